@@ -1,0 +1,40 @@
+# Entry points. Each target installs what it needs first, so both work on a fresh clone
+# with only Python 3.11+ and access to the package registry.
+SHELL := /bin/bash
+PYTHON ?= python3
+# uv from PATH, else a private copy installed from PyPI into .tools/ (never the system Python).
+UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
+
+.PHONY: demo test install lint typecheck unit dev down clean
+
+$(UV):
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet uv
+
+install: $(UV)
+	$(UV) sync --locked
+
+demo: install
+	$(UV) run ledgerd demo
+
+test: install lint typecheck unit
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck: install
+	$(UV) run mypy .
+
+unit: install
+	$(UV) run pytest -q
+
+dev: install
+	$(UV) run ledgerd dev
+
+down: install
+	$(UV) run ledgerd dev --down
+
+clean:
+	-$(UV) run ledgerd dev --down
+	rm -rf .state .tools .venv

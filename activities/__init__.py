@@ -1,0 +1,21 @@
+"""Activities: every step with I/O (planning, model turns, tools, guardrails, notifications)."""
+
+from activities.answer import validate_answer
+from activities.guardrails import guardrail
+from activities.messages import append_message
+from activities.model_turn import model_turn
+from activities.notify import notify
+from activities.planning import plan
+from activities.tool_call import call_tool
+
+ALL_ACTIVITIES = (
+    append_message,
+    call_tool,
+    guardrail,
+    model_turn,
+    notify,
+    plan,
+    validate_answer,
+)
+
+__all__ = ["ALL_ACTIVITIES"]

@@ -1,0 +1,109 @@
+"""`guardrail`: a second model's verdict combined with the daemon's deterministic checks.
+
+Never trust a single model to police itself: the judge is a different model from the
+executor (enforced in configuration), and checks that need no model at all (is this domain
+in the evidence?) run first and cannot be talked out of their result. The judge fails
+closed: no verdict is a failing verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry import trace
+from pydantic import BaseModel, Field, ValidationError
+from temporalio import activity
+
+from activities._model_client import call_model, content_blocks, record_call
+from activities.model_turn import RESPOND
+from ledgerd import transcript
+from ledgerd.contracts import GuardrailRequest, RunRef, Verdict
+from ledgerd.daemons import Evidence, daemon_spec
+from ledgerd.prompts import load_prompt
+from ledgerd.runtime import dependencies
+
+_EVIDENCE_CHARS = 12_000
+
+
+class JudgeVerdict(BaseModel):
+    passed: bool
+    reasons: list[str] = Field(default_factory=list, max_length=10)
+
+
+SUBMIT_VERDICT = {
+    "name": "submit_verdict",
+    "description": "Submit your verdict on the answer: passed, and short reasons.",
+    "input_schema": JudgeVerdict.model_json_schema(),
+}
+
+
+def judge_brief(answer: dict[str, Any], evidence: list[Evidence]) -> str:
+    shown = json.dumps(
+        [
+            {"tool": e.tool, "input": e.input, "output": e.output, "is_error": e.is_error}
+            for e in evidence
+        ],
+        default=str,
+    )[:_EVIDENCE_CHARS]
+    return f"Answer to review:\n{json.dumps(answer, default=str)}\n\nTool evidence:\n{shown}"
+
+
+async def _judge(request: GuardrailRequest, evidence: list[Evidence]) -> tuple[JudgeVerdict, str]:
+    deps = dependencies()
+    prompt = load_prompt(daemon_spec(request.daemon).prompt("judge"))
+    ref = RunRef(run_id=request.ref.run_id, thread=f"judge-{request.turn}")
+    content = [{"type": "text", "text": judge_brief(request.answer, evidence)}]
+    await transcript.append(deps.pool, ref, 0, 0, "user", content)
+    message, latency = await call_model(
+        deps.settings,
+        role="judge",
+        prompt=prompt,
+        messages=[{"role": "user", "content": content}],
+        tools=[SUBMIT_VERDICT],
+        tool_choice={"type": "tool", "name": "submit_verdict"},
+    )
+    await transcript.append(deps.pool, ref, 1, 0, "assistant", content_blocks(message))
+    await record_call(deps.pool, ref, 1, "judge", prompt, message, latency)
+    for block in message.content:
+        if block.type == "tool_use" and block.name == "submit_verdict":
+            try:
+                return JudgeVerdict.model_validate(block.input), message.model
+            except ValidationError as error:
+                return JudgeVerdict(
+                    passed=False, reasons=[f"malformed verdict: {error}"]
+                ), message.model
+    return JudgeVerdict(passed=False, reasons=["the judge gave no verdict"]), message.model
+
+
+@activity.defn(name="guardrail")
+async def guardrail(request: GuardrailRequest) -> Verdict:
+    deps = dependencies()
+    spec = daemon_spec(request.daemon)
+    evidence = [
+        Evidence(tool=name, input=arguments, output=output, is_error=is_error)
+        for name, arguments, output, is_error in await transcript.tool_exchanges(
+            deps.pool, request.ref
+        )
+        if name != RESPOND  # the answer under review is no evidence for itself
+    ]
+    checks = spec.checks(spec.output_model.model_validate(request.answer), evidence)
+    judged, judge_model = await _judge(request, evidence)
+    verdict = Verdict(
+        passed=all(c.passed for c in checks) and judged.passed,
+        checks=checks,
+        judge_passed=judged.passed,
+        judge_reasons=judged.reasons,
+        judge_model=judge_model,
+    )
+    trace.get_current_span().add_event(
+        "gen_ai.evaluation.result",
+        {
+            "gen_ai.evaluation.name": f"{spec.kind}.guardrail",
+            "gen_ai.evaluation.score.label": "pass" if verdict.passed else "fail",
+            "gen_ai.evaluation.explanation": "; ".join(verdict.reasons())[:1000]
+            or "all checks passed",
+            "gen_ai.request.model": judge_model,
+        },
+    )
+    return verdict

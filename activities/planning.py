@@ -1,0 +1,134 @@
+"""`plan`: the planner model writes a structured plan before anything acts.
+
+The planner runs with extended thinking, which the API does not allow together with a
+forced `tool_choice`; so `submit_plan` is offered with `auto` and a reply without it is
+repaired once with feedback in the planner's own thread.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities._model_client import call_model, content_blocks, record_call, usage_of
+from ledgerd import transcript
+from ledgerd.contracts import Plan, PlanRequest, PlanResult, Usage
+from ledgerd.daemons import daemon_spec
+from ledgerd.prompts import load_prompt
+from ledgerd.runtime import dependencies
+
+SUBMIT_PLAN = {
+    "name": "submit_plan",
+    "description": "Submit the plan: ordered steps, the tools each needs, and their dependencies.",
+    "input_schema": Plan.model_json_schema(),
+}
+
+
+def render_plan(plan: Plan) -> str:
+    lines = ["Plan:"]
+    for step in plan.steps:
+        after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
+        tools = f" [tools: {', '.join(step.tools)}]" if step.tools else ""
+        lines.append(f"- {step.id}: {step.goal}{tools}{after}")
+    return "\n".join(lines)
+
+
+def check_plan(plan: Plan, allowed: set[str]) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for step in plan.steps:
+        problems += [f"step {step.id}: unknown tool {t!r}" for t in step.tools if t not in allowed]
+        problems += [
+            f"step {step.id}: depends on {d!r}, which is not an earlier step"
+            for d in step.depends_on
+            if d not in seen
+        ]
+        seen.add(step.id)
+    return problems
+
+
+@activity.defn(name="plan")
+async def plan(request: PlanRequest) -> PlanResult:
+    deps = dependencies()
+    spec = daemon_spec(request.daemon)
+    prompt = load_prompt(spec.prompt("planner"))
+    allowed = set(spec.tools) | {"respond"}
+    await transcript.append(
+        deps.pool,
+        request.planner,
+        0,
+        0,
+        "user",
+        [
+            {
+                "type": "text",
+                "text": f"{request.task}\n\nTools available: {', '.join(sorted(allowed))}",
+            }
+        ],
+    )
+    usage = Usage()
+    for turn in (1, 3):  # one try and one repair
+        messages = await transcript.messages(deps.pool, request.planner)
+        message, latency = await call_model(
+            deps.settings,
+            role="planner",
+            prompt=prompt,
+            messages=messages,
+            tools=[SUBMIT_PLAN],
+            thinking=True,
+        )
+        await transcript.append(
+            deps.pool, request.planner, turn, 0, "assistant", content_blocks(message)
+        )
+        await record_call(deps.pool, request.planner, turn, "planner", prompt, message, latency)
+        step_usage = usage_of(message)
+        usage = Usage(**{k: getattr(usage, k) + getattr(step_usage, k) for k in Usage.model_fields})
+        calls = [b for b in message.content if b.type == "tool_use" and b.name == "submit_plan"]
+        feedback: list[dict[str, object]]
+        if not calls:
+            feedback = [{"type": "text", "text": "Call submit_plan with the plan."}]
+        else:
+            try:
+                result = Plan.model_validate(calls[0].input)
+                problems = check_plan(result, allowed)
+            except ValidationError as error:
+                problems = [str(error)]
+            if not problems:
+                await transcript.append(
+                    deps.pool,
+                    request.planner,
+                    turn + 1,
+                    1,
+                    "user",
+                    [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": calls[0].id,
+                            "content": "Plan accepted.",
+                        }
+                    ],
+                )
+                await transcript.append(
+                    deps.pool,
+                    request.executor,
+                    0,
+                    0,
+                    "user",
+                    [{"type": "text", "text": f"{request.task}\n\n{render_plan(result)}"}],
+                )
+                return PlanResult(
+                    plan=result, usage=usage, model=message.model, prompt_version=prompt.version
+                )
+            feedback = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": calls[0].id,
+                    "is_error": True,
+                    "content": "The plan is invalid: " + "; ".join(problems),
+                }
+            ]
+        await transcript.append(deps.pool, request.planner, turn + 1, 1, "user", feedback)
+    raise ApplicationError(
+        "the planner did not produce a valid plan", type="InvalidPlan", non_retryable=True
+    )

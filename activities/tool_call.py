@@ -1,0 +1,69 @@
+"""`tool: <name>`: one tool call of the model, as its own activity.
+
+Failures the model can fix (invalid arguments, a refused request) come back to it as a
+`tool_result` with `is_error`, in words it can act on. Failures it cannot fix (the database is
+down) raise, so Temporal retries the activity; the idempotency key makes that safe for
+mutating tools.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ValidationError
+from temporalio import activity
+
+from accounting.errors import PlatformError
+from ledgerd import transcript
+from ledgerd.contracts import ToolCallRequest, ToolOutcome
+from ledgerd.daemons import daemon_spec
+from ledgerd.runtime import dependencies
+from tools import toolset
+
+
+def describe_validation(tool: str, error: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(p) for p in item['loc']) or 'input'}: {item['msg']}"
+        for item in error.errors()
+    ]
+    return f"invalid arguments for {tool}: " + "; ".join(problems)
+
+
+def summarize(result: BaseModel) -> str:
+    """A short, PII-free line for history and the trace: sizes and ids, not contents."""
+    parts = []
+    for name, value in result:
+        if isinstance(value, list):
+            parts.append(f"{len(value)} {name}")
+        elif name in {"id", "vendor_id", "linked", "total", "code"}:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts) or type(result).__name__
+
+
+@activity.defn(name="call_tool")
+async def call_tool(request: ToolCallRequest) -> ToolOutcome:
+    deps = dependencies()
+    call = request.call
+    tools = toolset(*daemon_spec(request.daemon).tools)
+    tool = tools.get(call.name)
+    is_error = True
+    if tool is None:
+        content = f"unknown tool {call.name!r}; available tools: {', '.join(sorted(tools))}"
+        summary = "unknown tool"
+    else:
+        try:
+            result = await tool.invoke(
+                deps.pool, request.principal, call.input, request.idempotency_key
+            )
+        except ValidationError as error:
+            content = summary = describe_validation(call.name, error)
+        except PlatformError as error:
+            content = f"{type(error).__name__}: {error}"
+            summary = type(error).__name__
+        else:
+            content, summary, is_error = result.model_dump_json(), summarize(result), False
+    block: dict[str, object] = {"type": "tool_result", "tool_use_id": call.id, "content": content}
+    if is_error:
+        block["is_error"] = True
+    await transcript.append(deps.pool, request.ref, request.turn, request.position, "user", [block])
+    return ToolOutcome(
+        tool_use_id=call.id, name=call.name, is_error=is_error, summary=summary[:300]
+    )

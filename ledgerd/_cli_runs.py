@@ -1,0 +1,161 @@
+"""CLI commands that start and inspect daemon runs: hydrate, status, result, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
+
+from ledgerd.config import Settings
+from ledgerd.contracts import DaemonResult
+
+
+def ui_link(settings: Settings, workflow_id: str) -> str:
+    return (
+        f"http://127.0.0.1:{settings.temporal_ui_port}/namespaces/"
+        f"{settings.temporal_namespace}/workflows/{workflow_id}"
+    )
+
+
+async def follow(handle: WorkflowHandle[Any, DaemonResult]) -> DaemonResult:
+    """Print the run's status each time it changes, until it ends."""
+    result = asyncio.ensure_future(handle.result())
+    shown = ""
+    while not result.done():
+        try:
+            status = await handle.query("status")
+        except RPCError:
+            status = shown
+        if status and status != shown:
+            typer.echo(f"  … {status}")
+            shown = status
+        await asyncio.wait([result], timeout=0.5)
+    return result.result()
+
+
+def print_result(settings: Settings, workflow_id: str, result: DaemonResult) -> None:
+    colour = "green" if result.outcome == "completed" else "yellow"
+    typer.secho(f"outcome: {result.outcome.value} — {result.reason}", fg=colour)
+    if result.answer is not None:
+        typer.echo(json.dumps(result.answer, indent=2))
+    typer.echo(
+        f"steps {result.steps}, model calls {result.model_calls}, tool calls {result.tool_calls}, "
+        f"tokens {result.usage.total}"
+    )
+    typer.echo(f"Temporal UI: {ui_link(settings, workflow_id)}")
+
+
+async def hydrate_descriptor(
+    client: Client, settings: Settings, principal_id: str, descriptor: str
+) -> DaemonResult:
+    from accounting.principals import load_principal
+    from ledgerd.db import open_pool
+    from starter import start_vendor_hydration
+
+    pool = await open_pool(settings.effective_database_url, max_size=1)
+    try:
+        principal = await load_principal(pool, principal_id)
+    finally:
+        await pool.close()
+    handle = await start_vendor_hydration(client, principal=principal, descriptor=descriptor)
+    typer.echo(f"started {handle.id} as {principal.id} ({principal.role.value})")
+    result = await follow(handle)
+    print_result(settings, handle.id, result)
+    return result
+
+
+def register(app: typer.Typer, settings_of: Any) -> None:
+    @app.command()
+    def hydrate(
+        descriptor: Annotated[str, typer.Argument(help="A raw bank descriptor.")],
+        tenant: Annotated[str, typer.Option(help="Tenant id.")] = "acme",
+        principal: Annotated[
+            str | None, typer.Option(help="Principal id to act as (default <tenant>-service).")
+        ] = None,
+    ) -> None:
+        """Hydrate the vendor behind a bank descriptor, showing progress and the result."""
+        from starter import connect
+
+        settings: Settings = settings_of()
+
+        async def run() -> None:
+            client = await connect(settings)
+            await hydrate_descriptor(client, settings, principal or f"{tenant}-service", descriptor)
+
+        asyncio.run(run())
+
+    @app.command()
+    def status(workflow_id: str) -> None:
+        """Where a run is: its Temporal status and what the daemon is doing now."""
+        from starter import connect
+
+        settings: Settings = settings_of()
+
+        async def run() -> None:
+            handle = (await connect(settings)).get_workflow_handle(workflow_id)
+            described = await handle.describe()
+            typer.echo(f"{workflow_id}: {described.status.name if described.status else '?'}")
+            if described.status == WorkflowExecutionStatus.RUNNING:
+                typer.echo(f"  now: {await handle.query('status')}")
+            typer.echo(f"  Temporal UI: {ui_link(settings, workflow_id)}")
+
+        asyncio.run(run())
+
+    @app.command()
+    def result(workflow_id: str) -> None:
+        """Wait for a run's result and print it."""
+        from starter import connect
+
+        settings: Settings = settings_of()
+
+        async def run() -> None:
+            handle = (await connect(settings)).get_workflow_handle(
+                workflow_id, result_type=DaemonResult
+            )
+            print_result(settings, workflow_id, await handle.result())
+
+        asyncio.run(run())
+
+    @app.command()
+    def demo() -> None:
+        """Bring the stack up, seed it, and hydrate one unlinked vendor end to end."""
+        from accounting.seed import seed_demo_data
+        from ledgerd.cli import dev
+        from ledgerd.db import apply_migrations, open_pool
+        from starter import connect
+
+        settings: Settings = settings_of()
+        dev(background=True, down=False)
+
+        async def run() -> None:
+            await apply_migrations(settings.effective_database_url)
+            pool = await open_pool(settings.effective_database_url, max_size=2)
+            try:
+                summary = await seed_demo_data(pool)
+                counts = {t: c.transactions for t, c in summary.tenants.items()}
+                typer.echo(f"demo data: transactions per tenant {counts}")
+                async with pool.connection() as conn:
+                    cursor = await conn.execute(
+                        """SELECT raw_descriptor FROM bank_transactions
+                           WHERE tenant_id = 'acme' AND vendor_id IS NULL AND amount < 0
+                           GROUP BY raw_descriptor ORDER BY count(*) DESC, raw_descriptor LIMIT 1"""
+                    )
+                    row = await cursor.fetchone()
+            finally:
+                await pool.close()
+            assert row is not None, "the demo tenant has no unlinked transactions"
+            typer.echo(
+                f"\nhydrating the most frequent unlinked descriptor: {row['raw_descriptor']!r}"
+            )
+            await hydrate_descriptor(
+                await connect(settings), settings, "acme-service", row["raw_descriptor"]
+            )
+            typer.echo(
+                "\nThe stack keeps running for the Temporal UI; stop it with `ledgerd dev --down`."
+            )
+
+        asyncio.run(run())

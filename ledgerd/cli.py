@@ -1,0 +1,152 @@
+"""The `ledgerd` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from ledgerd.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg="red", err=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def dev(
+    background: Annotated[bool, typer.Option(help="Start in the background and return.")] = False,
+    down: Annotated[bool, typer.Option(help="Stop a stack started in the background.")] = False,
+) -> None:
+    """Start (and supervise) Temporal + UI, PostgreSQL, the offline model and the worker."""
+    from ledgerd.stack import AlreadyRunning, PortInUse, Stack, read_state, stop_background
+
+    settings = _settings()
+    if down:
+        typer.echo(stop_background(settings))
+        return
+    if background:
+        _start_background(settings)
+        return
+    stack = Stack(settings)
+    signal.signal(signal.SIGTERM, stack.request_stop)
+    signal.signal(signal.SIGINT, stack.request_stop)
+    try:
+        endpoints = stack.up()
+        typer.echo("ledgerd dev is up:\n  " + "\n  ".join(endpoints.lines()))
+        typer.echo(f"Logs in {stack.logs}. Ctrl-C stops everything.", err=False)
+        stack.supervise()
+    except AlreadyRunning as error:
+        state = read_state(settings) or {}
+        raise _fail(f"{error}\n  " + _endpoint_lines(state)) from None
+    except PortInUse as error:
+        stack.down()
+        raise _fail(str(error)) from None
+    except BaseException:
+        stack.down()
+        raise
+    stack.down()
+    typer.echo("ledgerd dev stopped")
+
+
+def _start_background(settings: Settings) -> None:
+    from ledgerd.stack import read_state
+
+    state = read_state(settings)
+    if state is not None and _alive(state.get("pid")):
+        typer.echo("ledgerd dev is already running:\n  " + _endpoint_lines(state))
+        return
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    log = settings.state_dir / "dev.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledgerd.cli", "dev"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = read_state(settings)
+        if state is not None and state.get("pid") == process.pid and state.get("ready"):
+            typer.echo("ledgerd dev is up (background):\n  " + _endpoint_lines(state))
+            typer.echo("Stop it with `ledgerd dev --down`.")
+            return
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise _fail(f"ledgerd dev failed to start:\n{tail}")
+        time.sleep(0.3)
+    raise _fail(f"ledgerd dev did not become ready in 180s; see {log}")
+
+
+def _endpoint_lines(state: dict[str, object]) -> str:
+    lines = state.get("endpoints")
+    return "\n  ".join(map(str, lines)) if isinstance(lines, list) else ""
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from ledgerd.db import apply_migrations
+
+    settings = _settings()
+    applied = asyncio.run(apply_migrations(settings.effective_database_url))
+    typer.echo(f"applied migrations: {applied or 'none pending'}")
+
+
+@app.command()
+def seed(
+    reset: Annotated[bool, typer.Option(help="Delete and re-create the demo data.")] = False,
+) -> None:
+    """Load the deterministic demo data (two tenants, a year of transactions)."""
+    from accounting.seed import seed_demo_data
+    from ledgerd.db import apply_migrations, open_pool
+
+    settings = _settings()
+
+    async def run() -> str:
+        await apply_migrations(settings.effective_database_url)
+        pool = await open_pool(settings.effective_database_url, max_size=2)
+        try:
+            summary = await seed_demo_data(pool, reset=reset)
+        finally:
+            await pool.close()
+        return summary.model_dump_json(indent=2)
+
+    typer.echo(asyncio.run(run()))
+
+
+from ledgerd._cli_runs import register  # noqa: E402  (commands defined after `app`)
+
+register(app, _settings)
+
+if __name__ == "__main__":
+    app()

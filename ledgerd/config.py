@@ -1,0 +1,141 @@
+"""Configuration, read once from the environment and `.env`, validated at start-up.
+
+Standard variables (`TEMPORAL_ADDRESS`, `DATABASE_URL`, `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`)
+keep their usual names so existing infrastructure plugs in unchanged; everything specific to
+ledgerd is prefixed `LEDGERD_`. An invalid value fails at start-up with the variable's name,
+never half-way through a running daemon.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ConfigError(Exception):
+    """A configuration value is invalid; the message names the variable and the reason."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGERD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    state_dir: Path = Path(".state")
+    """Where the embedded stack keeps Temporal's and PostgreSQL's data between runs."""
+
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "LEDGERD_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "LEDGERD_TEMPORAL_NAMESPACE"),
+    )
+    temporal_port: Port = 7233
+    temporal_ui_port: Port = 8233
+    task_queue: str = "ledgerd"
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "LEDGERD_DATABASE_URL")
+    )
+    postgres_port: Port = 5433
+    db_pool_max: int = Field(default=10, ge=1, le=200)
+
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
+    )
+    offline_model_port: Port = 8765
+
+    api_port: Port = 8000
+
+    planner_model: str = "claude-opus-5-5"
+    executor_model: str = "claude-sonnet-5-5"
+    judge_model: str = "claude-haiku-5-5"
+    planner_thinking_tokens: int = Field(
+        default=2048, ge=0, description="Extended-thinking budget of the planner; 0 turns it off."
+    )
+    model_max_tokens: int = Field(default=4096, ge=256)
+
+    @model_validator(mode="after")
+    def _judge_differs_from_executor(self) -> Settings:
+        # A model reviewing its own output shares its blind spots; issue #3 requires
+        # a second, different model as the judge.
+        if self.judge_model == self.executor_model:
+            raise ValueError(
+                "LEDGERD_JUDGE_MODEL must differ from LEDGERD_EXECUTOR_MODEL "
+                f"(both are {self.judge_model!r}): never trust a single model to police itself"
+            )
+        return self
+
+    def model_for(self, role: str) -> str:
+        models = {
+            "planner": self.planner_model,
+            "executor": self.executor_model,
+            "judge": self.judge_model,
+        }
+        return models[role]
+
+    @property
+    def model_api_key(self) -> str:
+        # The stand-in needs no key but the SDK insists on one; it is not a secret.
+        if self.anthropic_api_key is None:
+            return "offline-stand-in"
+        return self.anthropic_api_key.get_secret_value()
+
+    @property
+    def effective_database_url(self) -> str:
+        """`DATABASE_URL`, or the embedded PostgreSQL that `ledgerd dev` serves."""
+        return self.database_url or f"postgresql://postgres@127.0.0.1:{self.postgres_port}/ledgerd"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def uses_offline_model(self) -> bool:
+        """True when no Anthropic endpoint is configured, so the embedded stand-in serves."""
+        return self.anthropic_api_key is None and self.anthropic_base_url is None
+
+    @property
+    def model_base_url(self) -> str:
+        if self.anthropic_base_url:
+            return self.anthropic_base_url
+        if self.anthropic_api_key is not None:
+            return "https://api.anthropic.com"
+        return f"http://127.0.0.1:{self.offline_model_port}"
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"])
+        if not name:  # a cross-field rule: its message names the variables itself
+            lines.append(item["msg"].removeprefix("Value error, "))
+            continue
+        variable = name if name.isupper() else f"LEDGERD_{name.upper()}"
+        # Never echo a secret back into a terminal or a log.
+        shown = "" if "KEY" in variable else f" (got {item.get('input')!r})"
+        lines.append(f"{variable}: {item['msg']}{shown}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise `ConfigError` naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

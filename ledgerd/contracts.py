@@ -1,0 +1,210 @@
+"""The values that cross between daemon workflows and their activities.
+
+They are deliberately small: conversations stay in PostgreSQL (`transcript_entries`) and
+only references, tool inputs and short summaries travel through workflow history, so a
+50-step run's history grows by a constant per step instead of re-sending the conversation.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from accounting.principals import Principal
+
+
+class Role(StrEnum):
+    """Which configured model serves a call."""
+
+    PLANNER = "planner"
+    EXECUTOR = "executor"
+    JUDGE = "judge"
+
+
+class Budget(BaseModel):
+    """Limits that end a run with a classified outcome instead of letting it wander."""
+
+    max_steps: int = Field(default=12, ge=1, le=500, description="Model turns of the executor.")
+    max_tokens: int = Field(default=200_000, ge=1_000, description="Input + output, all roles.")
+    max_seconds: int = Field(default=900, ge=10, description="Wall time of the whole run.")
+
+
+class RunRef(BaseModel):
+    """Where a run's conversation lives: `transcript_entries` rows of (run_id, thread)."""
+
+    run_id: str
+    thread: str
+
+
+class TranscriptMessage(BaseModel):
+    """A message appended to a thread by the workflow (e.g. the task, or guardrail feedback)."""
+
+    ref: RunRef
+    turn: int
+    text: str
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_creation_tokens
+        )
+
+
+class ModelTurnRequest(BaseModel):
+    ref: RunRef
+    turn: int
+    role: Role
+    daemon: str
+    prompt: str = Field(description="Name of the system prompt file.")
+    tools: list[str] = Field(description="Names of the tools offered, from the daemon's toolset.")
+    answer_tool: bool = Field(default=True, description="Offer the daemon's `respond` tool.")
+
+
+class ModelTurn(BaseModel):
+    """What the workflow needs of one model turn: never the conversation itself."""
+
+    stop_reason: str
+    text: str = Field(default="", description="The turn's text, cut to a short summary.")
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage
+    model: str
+    prompt_version: str
+
+
+class ToolCallRequest(BaseModel):
+    ref: RunRef
+    turn: int
+    position: int
+    call: ToolCall
+    daemon: str
+    principal: Principal = Field(description="Injected by the runtime, never chosen by the model.")
+    idempotency_key: str
+
+
+class ToolOutcome(BaseModel):
+    tool_use_id: str
+    name: str
+    is_error: bool
+    summary: str = Field(description="A short, PII-free description of the result.")
+
+
+class AnswerCheck(BaseModel):
+    """The model's `respond` call, validated against the daemon's output schema."""
+
+    valid: bool
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class CheckResult(BaseModel):
+    name: str
+    passed: bool
+    reason: str
+
+
+class Verdict(BaseModel):
+    """The guardrail's decision: deterministic checks and the judge model, combined."""
+
+    passed: bool
+    checks: list[CheckResult]
+    judge_passed: bool
+    judge_reasons: list[str]
+    judge_model: str
+
+    def reasons(self) -> list[str]:
+        failed = [f"{c.name}: {c.reason}" for c in self.checks if not c.passed]
+        if not self.judge_passed:
+            failed += [f"judge: {r}" for r in self.judge_reasons]
+        return failed
+
+
+class GuardrailRequest(BaseModel):
+    ref: RunRef
+    daemon: str
+    answer: dict[str, Any]
+    turn: int
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    ATTENTION = "attention"
+    FAILURE = "failure"
+
+
+class Notification(BaseModel):
+    dedupe_key: str
+    tenant_id: str
+    workflow_id: str
+    kind: str
+    severity: Severity
+    subject: str
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+class Outcome(StrEnum):
+    """How a daemon run ended; also the `LedgerdOutcome` search attribute."""
+
+    COMPLETED = "completed"
+    ESCALATED = "escalated"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    INVALID_ANSWER = "invalid_answer"
+    FAILED = "failed"
+
+
+class DaemonResult(BaseModel):
+    """The end of a run: the validated answer (if any), how it ended and what it cost."""
+
+    outcome: Outcome
+    answer: dict[str, Any] | None = None
+    reason: str = ""
+    steps: int = 0
+    model_calls: int = 0
+    tool_calls: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    verdict: Verdict | None = None
+
+
+class PlanStep(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
+    goal: str = Field(min_length=1, max_length=500)
+    tools: list[str] = Field(default_factory=list, description="Tools this step needs.")
+    depends_on: list[str] = Field(default_factory=list, description="Ids of earlier steps.")
+
+
+class Plan(BaseModel):
+    """The planner's structured plan: steps, their tools, and which depend on which."""
+
+    steps: list[PlanStep] = Field(min_length=1, max_length=20)
+    rationale: str = Field(default="", max_length=2000)
+
+
+class PlanRequest(BaseModel):
+    planner: RunRef
+    executor: RunRef
+    daemon: str
+    task: str
+
+
+class PlanResult(BaseModel):
+    plan: Plan
+    usage: Usage
+    model: str
+    prompt_version: str

@@ -1,0 +1,22 @@
+"""The daemons ledgerd ships, by kind."""
+
+from __future__ import annotations
+
+from ledgerd.daemons._spec import DaemonSpec, Evidence
+from ledgerd.daemons.vendor_hydration import VENDOR_HYDRATION, VendorRecord
+
+DAEMONS: dict[str, DaemonSpec] = {spec.kind: spec for spec in (VENDOR_HYDRATION,)}
+
+
+class UnknownDaemon(LookupError):
+    pass
+
+
+def daemon_spec(kind: str) -> DaemonSpec:
+    try:
+        return DAEMONS[kind]
+    except KeyError:
+        raise UnknownDaemon(f"unknown daemon {kind!r}; known: {sorted(DAEMONS)}") from None
+
+
+__all__ = ["DAEMONS", "DaemonSpec", "Evidence", "UnknownDaemon", "VendorRecord", "daemon_spec"]

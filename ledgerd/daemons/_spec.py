@@ -1,0 +1,56 @@
+"""What defines a daemon: an objective (its prompts), curated tools, a structured answer,
+budgets and the deterministic checks its guardrail adds to the judge model.
+
+A spec is validated when it is defined (at import), so a typo in a tool or prompt name
+fails the worker's start-up instead of wedging a running workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from ledgerd.contracts import Budget, CheckResult
+from ledgerd.prompts import load_prompt
+from tools import toolset
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One tool call of the run and what it returned, as the guardrail sees it."""
+
+    tool: str
+    input: dict[str, Any]
+    output: Any
+    is_error: bool
+
+
+Checks = Callable[[Any, list[Evidence]], list[CheckResult]]
+
+
+def _no_checks(answer: Any, evidence: list[Evidence]) -> list[CheckResult]:
+    return []
+
+
+@dataclass(frozen=True)
+class DaemonSpec:
+    kind: str
+    output_model: type[BaseModel]
+    tools: tuple[str, ...]
+    budget: Budget = field(default_factory=Budget)
+    plan: bool = True
+    checks: Checks = _no_checks
+    max_answer_repairs: int = 2
+    max_revisions: int = 1
+
+    def __post_init__(self) -> None:
+        toolset(*self.tools)
+        for role in ("planner", "executor", "judge"):
+            if role != "planner" or self.plan:
+                load_prompt(self.prompt(role))
+
+    def prompt(self, role: str) -> str:
+        return f"{self.kind}.{role}"

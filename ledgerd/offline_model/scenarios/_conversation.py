@@ -1,0 +1,42 @@
+"""Reading a whole conversation, for scenarios that act on everything their tools returned."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ledgerd.offline_model._policy import ToolCall, tool_calls_so_far
+from ledgerd.offline_model._wire import MessagesRequest, ToolResultBlock
+
+_ROLE = re.compile(r"^\s*(daemon|role):\s*(\S+)\s*$", re.MULTILINE)
+
+
+def prompt_header(request: MessagesRequest) -> dict[str, str]:
+    """The `daemon:` and `role:` lines ledgerd's prompt files start with."""
+    return dict(_ROLE.findall(request.system_text()))
+
+
+def results(request: MessagesRequest) -> list[tuple[ToolCall, Any, bool]]:
+    """Every (call, parsed result, is_error) so far, in conversation order."""
+    calls = {call.id: call for call in tool_calls_so_far(request)}
+    found: list[tuple[ToolCall, Any, bool]] = []
+    for message in request.messages:
+        if message.role != "user":
+            continue
+        for block in message.blocks():
+            if isinstance(block, ToolResultBlock) and block.tool_use_id in calls:
+                try:
+                    parsed: Any = json.loads(block.text())
+                except json.JSONDecodeError:
+                    parsed = block.text()
+                found.append((calls[block.tool_use_id], parsed, block.is_error))
+    return found
+
+
+def latest(found: list[tuple[ToolCall, Any, bool]], tool: str) -> Any:
+    """The last successful result of `tool`, or None."""
+    for call, parsed, is_error in reversed(found):
+        if call.name == tool and not is_error:
+            return parsed
+    return None

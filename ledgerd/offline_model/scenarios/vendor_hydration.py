@@ -1,0 +1,268 @@
+"""The stand-in's script for the vendor-hydration daemon (planner, executor and judge).
+
+It reads only what a model would: the system prompt's header, the task text and the tool
+results in the conversation. Executor rules, in order:
+
+1. No tools called yet: `search_vendors`, `lookup_company` and `list_accounts` in one turn
+   (with `list_transactions` first if the task names transaction ids instead of a descriptor).
+2. The directory's best match scores >= 0.5 and no vendor was upserted yet: `upsert_vendor`
+   with that company's facts, the tenant account whose standard category matches, and
+   provenance whose confidence is the match score. A weak match skips to rule 5, answering
+   with confidence 0.2 and no claimed facts.
+3. Upserted but nothing linked yet: `list_transactions` of unlinked ones containing the
+   merchant's normalised name, then (if none) the descriptor as given.
+4. Listed transactions not yet linked: `link_transactions`.
+5. Otherwise `respond` with the record built from the evidence.
+A tool error is repaired once by repeating the call without the field the error names.
+
+The judge passes an answer whose domain and category appear in the tool evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerd.company_lookup import normalize_descriptor
+from ledgerd.offline_model._policy import (
+    PolicyReply,
+    ReplyText,
+    ReplyToolUse,
+    register_scenario,
+    user_text,
+)
+from ledgerd.offline_model._wire import MessagesRequest
+from ledgerd.offline_model.scenarios._conversation import latest, prompt_header, results
+
+_DESCRIPTOR = re.compile(r"bank descriptor '((?:[^'\\]|\\.)+)'|bank descriptor \"([^\"]+)\"")
+_IDS = re.compile(r"link them: (.+)$", re.MULTILINE)
+STRONG_MATCH = 0.5
+
+
+def _subject(request: MessagesRequest) -> tuple[str | None, list[str]]:
+    text = user_text(request)
+    found = _DESCRIPTOR.search(text)
+    if found:
+        return (found.group(1) or found.group(2)).replace("\\'", "'"), []
+    ids = _IDS.search(text)
+    return None, [i.strip() for i in ids.group(1).split(",")] if ids else []
+
+
+def _call(name: str, arguments: dict[str, Any]) -> ReplyToolUse:
+    return ReplyToolUse(name=name, input=arguments)
+
+
+def _best_company(found: list[Any]) -> dict[str, Any] | None:
+    lookup = latest(found, "lookup_company") or {}
+    matches = lookup.get("matches") or []
+    if not matches or matches[0]["score"] < STRONG_MATCH:
+        return None
+    return {**matches[0]["record"], "score": matches[0]["score"]}
+
+
+def _account_for(found: list[Any], category: str | None) -> str | None:
+    chart = latest(found, "list_accounts") or {}
+    for account in chart.get("accounts", []):
+        if account.get("standard_category") == category and account.get("active", True):
+            return str(account["code"])
+    return None
+
+
+def _record(found: list[Any], descriptor: str | None) -> dict[str, Any]:
+    company = _best_company(found)
+    vendor = latest(found, "upsert_vendor")
+    linked = latest(found, "link_transactions") or {}
+    if company is None or vendor is None:
+        name = " ".join((descriptor or "unknown vendor").split()[:3]).title()
+        return {
+            "vendor_id": None,
+            "canonical_name": name,
+            "confidence": 0.2,
+            "linked_transactions": 0,
+        }
+    return {
+        "vendor_id": vendor["id"],
+        "canonical_name": vendor["canonical_name"],
+        "domain": vendor.get("domain"),
+        "category": vendor.get("category"),
+        "account_code": vendor.get("account_code"),
+        "headquarters": vendor.get("headquarters"),
+        "confidence": round(float(company["score"]), 2),
+        "linked_transactions": int(linked.get("linked", 0)),
+    }
+
+
+def _executor(request: MessagesRequest) -> PolicyReply:
+    descriptor, ids = _subject(request)
+    found = results(request)
+    called = {call.name for call, _, _ in found}
+    last_error = next(((c, r) for c, r, e in reversed(found[-3:]) if e), None)
+    if (
+        last_error is not None
+        and sum(1 for c, _, e in found if e and c.name == last_error[0].name) == 1
+    ):
+        call, message = last_error
+        arguments = {k: v for k, v in call.input.items() if k not in str(message)}
+        return PolicyReply((_call(call.name, arguments),), rationale=f"Repairing {call.name}.")
+    if ids and "list_transactions" not in called:
+        return PolicyReply((_call("list_transactions", {"transaction_ids": ids, "limit": 500}),))
+    if descriptor is None and ids:
+        listed = latest(found, "list_transactions") or {"items": []}
+        descriptor = listed["items"][0]["raw_descriptor"] if listed["items"] else None
+    if "lookup_company" not in called:
+        query = descriptor or "unknown"
+        return PolicyReply(
+            (
+                _call("search_vendors", {"text": query}),
+                _call("lookup_company", {"query": query}),
+                _call("list_accounts", {}),
+            ),
+            rationale="Independent look-ups first, in parallel.",
+        )
+    company = _best_company(found)
+    if company is not None and "upsert_vendor" not in called:
+        confidence = round(float(company["score"]), 2)
+        provenance = {
+            field: {
+                "source": "company_lookup",
+                "confidence": confidence,
+                "evidence": f"directory match for {descriptor!r}",
+            }
+            for field in ("domain", "category", "headquarters")
+        }
+        account = _account_for(found, company["category"])
+        if account:
+            provenance["account_code"] = {"source": "chart_of_accounts", "confidence": confidence}
+        return PolicyReply(
+            (
+                _call(
+                    "upsert_vendor",
+                    {
+                        "canonical_name": company["name"],
+                        "domain": company["domain"],
+                        "category": company["category"],
+                        "account_code": account,
+                        "headquarters": company.get("headquarters"),
+                        "aliases": company.get("aliases", []),
+                        "descriptors": [descriptor] if descriptor else [],
+                        "provenance": provenance,
+                    },
+                ),
+            )
+        )
+    vendor = latest(found, "upsert_vendor")
+    if vendor is not None and "link_transactions" not in called:
+        if ids:
+            return PolicyReply(
+                (_call("link_transactions", {"vendor_id": vendor["id"], "transaction_ids": ids}),)
+            )
+        # Try the merchant's stable part first (reference numbers vary per payment), then
+        # the descriptor exactly as given.
+        tried = [
+            c.input.get("descriptor_contains") for c, _, _ in found if c.name == "list_transactions"
+        ]
+        unlinked = [t["id"] for t in (latest(found, "list_transactions") or {}).get("items", [])]
+        if unlinked:
+            return PolicyReply(
+                (
+                    _call(
+                        "link_transactions",
+                        {"vendor_id": vendor["id"], "transaction_ids": unlinked},
+                    ),
+                )
+            )
+        for pattern in dict.fromkeys([normalize_descriptor(descriptor or ""), descriptor]):
+            if pattern and pattern not in tried:
+                return PolicyReply(
+                    (
+                        _call(
+                            "list_transactions",
+                            {"descriptor_contains": pattern, "unlinked_only": True, "limit": 500},
+                        ),
+                    )
+                )
+    return PolicyReply((_call("respond", _record(found, descriptor)),), rationale="Answering.")
+
+
+def _planner(request: MessagesRequest) -> PolicyReply:
+    steps = [
+        {
+            "id": "lookup",
+            "goal": "Search existing vendors and the company directory",
+            "tools": ["search_vendors", "lookup_company"],
+        },
+        {"id": "accounts", "goal": "Read the chart of accounts", "tools": ["list_accounts"]},
+        {
+            "id": "upsert",
+            "goal": "Upsert the enriched vendor with provenance",
+            "tools": ["upsert_vendor"],
+            "depends_on": ["lookup", "accounts"],
+        },
+        {
+            "id": "link",
+            "goal": "Link the descriptor's unlinked transactions",
+            "tools": ["list_transactions", "link_transactions"],
+            "depends_on": ["upsert"],
+        },
+        {
+            "id": "answer",
+            "goal": "Respond with the vendor record",
+            "tools": ["respond"],
+            "depends_on": ["link"],
+        },
+    ]
+    return PolicyReply(
+        (
+            ReplyToolUse(
+                "submit_plan", {"steps": steps, "rationale": "Look up, then write, then link."}
+            ),
+        ),
+        rationale="Look-ups are independent; the upsert needs both; linking needs the vendor id.",
+    )
+
+
+def _judge(request: MessagesRequest) -> PolicyReply:
+    text = user_text(request)
+    answer_part, _, evidence = text.partition("\n\nTool evidence:\n")
+    try:
+        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
+    except json.JSONDecodeError:
+        return PolicyReply(
+            (ReplyToolUse("submit_verdict", {"passed": False, "reasons": ["unreadable answer"]}),)
+        )
+    reasons = [
+        f"{field} {answer[field]!r} does not appear in the evidence"
+        for field in ("domain", "category")
+        if answer.get(field) and f'"{answer[field]}"' not in evidence
+    ]
+    return PolicyReply(
+        (
+            ReplyToolUse(
+                "submit_verdict",
+                {"passed": not reasons, "reasons": reasons or ["supported by the evidence"]},
+            ),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class VendorHydrationScenario:
+    name: str = "vendor_hydration"
+
+    def matches(self, request: MessagesRequest) -> bool:
+        return prompt_header(request).get("daemon") == "vendor_hydration"
+
+    def respond(self, request: MessagesRequest) -> PolicyReply:
+        role = prompt_header(request).get("role")
+        if role == "planner":
+            return _planner(request)
+        if role == "judge":
+            return _judge(request)
+        if role == "executor":
+            return _executor(request)
+        return PolicyReply((ReplyText(f"unknown role {role!r}"),))
+
+
+register_scenario(VendorHydrationScenario())

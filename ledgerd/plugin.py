@@ -1,0 +1,38 @@
+"""`LedgerdPlugin`: everything a ledgerd client and worker need, in one place.
+
+Bundling the data converter, interceptors, sandbox passthroughs, workflows and activities in
+one plugin means a service that starts daemons with a plain Temporal client, the worker and the
+replay tests can never disagree about how payloads are encoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.plugin import SimplePlugin
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+
+def _sandbox_runner() -> SandboxedWorkflowRunner:
+    # Workflow code imports the platform's pydantic models; passing these modules through
+    # keeps one copy of each model class (and of pydantic) instead of re-importing per run.
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "pydantic", "pydantic_core", "annotated_types", "accounting", "ledgerd"
+        )
+    )
+
+
+class LedgerdPlugin(SimplePlugin):
+    def __init__(self, activities: Sequence[Callable[..., Any]] = ()) -> None:
+        from workflows import ALL_WORKFLOWS
+
+        super().__init__(
+            "ledgerd",
+            data_converter=pydantic_data_converter,
+            workflows=list(ALL_WORKFLOWS),
+            activities=list(activities) or None,
+            workflow_runner=_sandbox_runner(),
+        )

@@ -1,0 +1,247 @@
+"""`ledgerd dev`: start, supervise and stop the embedded stack.
+
+Each part is replaced by real infrastructure when its variable is set: `TEMPORAL_ADDRESS`,
+`DATABASE_URL`, `ANTHROPIC_API_KEY`/`ANTHROPIC_BASE_URL`. An exclusive lock on the state folder
+makes a second `ledgerd dev` say where the first one is instead of fighting it for ports and
+data files; the kernel releases that lock when the supervisor dies, however it dies, so a
+crash needs no manual clean-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from ledgerd.config import Settings
+from ledgerd.db import apply_migrations
+from ledgerd.stack._postgres import EmbeddedPostgres
+from ledgerd.stack._process import ensure_port_free, log_tail, spawn, stop
+from ledgerd.stack._temporal import EmbeddedTemporal
+
+# A child that dies more often than this within the window is broken, not unlucky.
+_MAX_RESTARTS = 5
+_RESTART_WINDOW = 60.0
+
+
+class AlreadyRunning(Exception):
+    """Another `ledgerd dev` holds the state folder."""
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    temporal_address: str
+    temporal_ui: str | None
+    namespace: str
+    database_url: str
+    model_base_url: str
+    offline_model: bool
+    api_url: str
+
+    def lines(self) -> list[str]:
+        model = "offline model (deterministic stand-in)" if self.offline_model else "Anthropic"
+        return [
+            f"Temporal        {self.temporal_address}  (namespace {self.namespace})",
+            f"Temporal UI     {self.temporal_ui or 'external cluster: use its own UI'}",
+            f"PostgreSQL      {redact_url(self.database_url)}",
+            f"Model           {model} at {self.model_base_url}",
+        ]
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a connection URL before it reaches a terminal or log."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.state_dir / "dev.json"
+
+
+def read_state(settings: Settings) -> dict[str, object] | None:
+    try:
+        loaded: dict[str, object] = json.loads(state_file(settings).read_text())
+        return loaded
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state_dir = settings.state_dir.resolve()
+        self.logs = self.state_dir / "logs"
+        self.postgres: EmbeddedPostgres | None = None
+        self.temporal: EmbeddedTemporal | None = None
+        self.children: list[_Child] = []
+        self._lock: IO[str] | None = None
+        self._stopping = False
+
+    def _acquire(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = (self.state_dir / "dev.lock").open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            state = read_state(self.settings) or {}
+            lock.close()
+            raise AlreadyRunning(
+                f"ledgerd dev is already running (pid {state.get('pid', '?')}) on "
+                f"{self.state_dir}; stop it with `ledgerd dev --down`"
+            ) from None
+        self._lock = lock
+
+    def _check_ports(self) -> None:
+        s = self.settings
+        if s.temporal_address is None:
+            ensure_port_free(s.temporal_port, "Temporal", "LEDGERD_TEMPORAL_PORT")
+            ensure_port_free(s.temporal_ui_port, "the Temporal UI", "LEDGERD_TEMPORAL_UI_PORT")
+        if s.database_url is None:
+            ensure_port_free(s.postgres_port, "PostgreSQL", "LEDGERD_POSTGRES_PORT")
+        if s.uses_offline_model:
+            ensure_port_free(
+                s.offline_model_port, "the offline model", "LEDGERD_OFFLINE_MODEL_PORT"
+            )
+
+    def endpoints(self) -> Endpoints:
+        s = self.settings
+        return Endpoints(
+            temporal_address=s.effective_temporal_address,
+            temporal_ui=None if s.temporal_address else f"http://127.0.0.1:{s.temporal_ui_port}",
+            namespace=s.temporal_namespace,
+            database_url=s.effective_database_url,
+            model_base_url=s.model_base_url,
+            offline_model=s.uses_offline_model,
+            api_url=f"http://127.0.0.1:{s.api_port}",
+        )
+
+    def up(self) -> Endpoints:
+        """Start every part that is not external; return where each part is."""
+        self._acquire()
+        self._check_ports()
+        s = self.settings
+        if s.database_url is None:
+            self.postgres = EmbeddedPostgres(self.state_dir / "postgres", s.postgres_port)
+            self.postgres.start(self.logs / "postgres.log")
+        asyncio.run(apply_migrations(s.effective_database_url))
+        if s.temporal_address is None:
+            self.temporal = EmbeddedTemporal(
+                self.state_dir / "temporal",
+                s.temporal_port,
+                s.temporal_ui_port,
+                s.temporal_namespace,
+            )
+            self.temporal.start(self.logs / "temporal.log")
+        python = sys.executable
+        if s.uses_offline_model:
+            self._start(
+                _Child(
+                    "offline-model",
+                    [python, "-m", "ledgerd.offline_model", "--port", str(s.offline_model_port)],
+                    self.logs / "offline-model.log",
+                )
+            )
+        self._start(_Child("worker", [python, "-m", "worker"], self.logs / "worker.log"))
+        endpoints = self.endpoints()
+        state_file(self.settings).write_text(
+            json.dumps({"pid": os.getpid(), "ready": True, "endpoints": endpoints.lines()})
+        )
+        return endpoints
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DATABASE_URL"] = self.settings.effective_database_url
+        env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
+        return env
+
+    def _start(self, child: _Child) -> None:
+        child.process = spawn(child.argv, log=child.log, env=self._child_env())
+        if child not in self.children:
+            self.children.append(child)
+
+    def supervise(self) -> None:
+        """Restart children that die, until asked to stop; give up on one that keeps dying."""
+        while not self._stopping:
+            time.sleep(0.5)
+            for part, name in ((self.postgres, "PostgreSQL"), (self.temporal, "Temporal")):
+                if (
+                    part is not None
+                    and part.process is not None
+                    and part.process.poll() is not None
+                ):
+                    raise RuntimeError(f"{name} stopped unexpectedly; see {self.logs}")
+            for child in self.children:
+                if self._stopping or child.process is None or child.process.poll() is None:
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < _RESTART_WINDOW]
+                if len(child.restarts) >= _MAX_RESTARTS:
+                    raise RuntimeError(
+                        f"{child.name} keeps exiting; its log ends:\n{log_tail(child.log)}"
+                    )
+                child.restarts.append(now)
+                print(
+                    f"ledgerd dev: {child.name} exited ({child.process.returncode}); restarting",
+                    flush=True,
+                )
+                self._start(child)
+
+    def request_stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def down(self) -> None:
+        """Stop every child this stack started, newest first."""
+        self._stopping = True
+        for child in reversed(self.children):
+            if child.process is not None:
+                stop(child.process, sig=signal.SIGTERM)
+        if self.temporal is not None:
+            self.temporal.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        state_file(self.settings).unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.close()
+
+
+def stop_background(settings: Settings, timeout: float = 60) -> str:
+    """Stop a `ledgerd dev` running in the background; say what happened."""
+    state = read_state(settings)
+    if state is None or not isinstance(state.get("pid"), int):
+        return "ledgerd dev is not running"
+    pid = state["pid"]
+    assert isinstance(pid, int)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        state_file(settings).unlink(missing_ok=True)
+        return "ledgerd dev was not running (cleared a stale state file)"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"stopped ledgerd dev (pid {pid})"
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    return f"ledgerd dev (pid {pid}) did not stop in {timeout:.0f}s and was killed"

@@ -1,0 +1,58 @@
+"""Start vendor hydration from a service: validated here, so a bad request starts nothing."""
+
+from __future__ import annotations
+
+import hashlib
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from accounting.principals import Principal
+from ledgerd import search_attributes as sa
+from ledgerd.config import get_settings
+from ledgerd.contracts import Budget, DaemonResult
+from workflows.vendor_hydration import HydrationRequest, VendorHydration
+
+
+def hydration_workflow_id(request: HydrationRequest) -> str:
+    """One id per tenant and subject: starting the same hydration twice while it runs is
+    refused by Temporal instead of doing the work twice."""
+    subject = request.descriptor or ",".join(sorted(request.transaction_ids or []))
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:12]
+    return f"vendor-hydration-{request.tenant_id}-{digest}"
+
+
+async def start_vendor_hydration(
+    client: Client,
+    *,
+    principal: Principal,
+    descriptor: str | None = None,
+    transaction_ids: list[str] | None = None,
+    budget: Budget | None = None,
+    workflow_id: str | None = None,
+    task_queue: str | None = None,
+) -> WorkflowHandle[VendorHydration, DaemonResult]:
+    """Start hydrating one vendor as `principal`; returns the handle to follow or await it.
+
+    Raises `pydantic.ValidationError` naming what is wrong before anything is started.
+    """
+    request = HydrationRequest(
+        tenant_id=principal.tenant_id,
+        principal=principal,
+        descriptor=descriptor,
+        transaction_ids=transaction_ids,
+        budget=budget,
+    )
+    return await client.start_workflow(
+        VendorHydration.run,
+        request,
+        id=workflow_id or hydration_workflow_id(request),
+        task_queue=task_queue or get_settings().task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.TENANT, request.tenant_id),
+                SearchAttributePair(sa.DAEMON, "vendor_hydration"),
+            ]
+        ),
+        static_summary=f"Hydrate vendor: {descriptor or f'{len(transaction_ids or [])} transactions'}",
+    )

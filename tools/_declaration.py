@@ -1,0 +1,96 @@
+"""A tool is one declaration over an existing handler; its schemas come from reflection.
+
+The handler's type hints give the input and output models, its docstring the description.
+Nothing is written twice, so the schema a model sees cannot drift from what the handler
+accepts. The handler's `principal` parameter is injected by the runtime and is not part of
+the input schema: a model cannot choose who it acts as.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from accounting.principals import Principal
+from ledgerd.db import Pool
+
+Handler = Callable[..., Awaitable[BaseModel]]
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class ToolDeclarationError(TypeError):
+    """A handler cannot be exposed as a tool as written; raised at import, not mid-run."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    handler: Handler
+    mutating: bool
+
+    def input_schema(self) -> dict[str, Any]:
+        return self.input_model.model_json_schema()
+
+    def output_schema(self) -> dict[str, Any]:
+        return self.output_model.model_json_schema()
+
+    def anthropic_definition(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema(),
+        }
+
+    async def invoke(
+        self, pool: Pool, principal: Principal, arguments: dict[str, Any], idempotency_key: str
+    ) -> BaseModel:
+        """Validate the model's arguments and call the handler as `principal`."""
+        request = self.input_model.model_validate(arguments)
+        if self.mutating:
+            return await self.handler(pool, principal, request, idempotency_key=idempotency_key)
+        return await self.handler(pool, principal, request)
+
+
+def tool(handler: Handler, *, mutating: bool = False, name: str | None = None) -> Tool:
+    """Declare `handler(pool, principal, request[, *, idempotency_key])` as a tool."""
+    tool_name = name or handler.__name__
+    where = f"{handler.__module__}.{handler.__qualname__}"
+    if not _NAME.match(tool_name):
+        raise ToolDeclarationError(f"{where}: tool name {tool_name!r} is not [a-zA-Z0-9_-]{{1,64}}")
+    hints = typing.get_type_hints(handler)
+    parameters = list(inspect.signature(handler).parameters.values())
+    positional = [p for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    if len(positional) != 3 or hints.get(positional[1].name) is not Principal:
+        raise ToolDeclarationError(f"{where}: expected (pool, principal: Principal, request)")
+    input_model = hints.get(positional[2].name)
+    output_model = hints.get("return")
+    for label, model in (("request", input_model), ("return", output_model)):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ToolDeclarationError(f"{where}: the {label} type must be a pydantic model")
+    takes_key = "idempotency_key" in {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}
+    if mutating != takes_key:
+        raise ToolDeclarationError(
+            f"{where}: a mutating tool's handler must take `idempotency_key`, and only it"
+        )
+    description = inspect.getdoc(handler)
+    if not description:
+        raise ToolDeclarationError(f"{where}: a tool needs a docstring to describe it")
+    assert input_model is not None and output_model is not None
+    return Tool(
+        name=tool_name,
+        description=description,
+        input_model=input_model,
+        output_model=output_model,
+        handler=handler,
+        mutating=mutating,
+    )

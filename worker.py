@@ -1,0 +1,58 @@
+"""The ledgerd worker: runs every daemon's workflows and activities on one task queue.
+
+Run it with `python -m worker` (or through `ledgerd dev`). SIGTERM and SIGINT drain it
+gracefully: running activities get time to finish before the process exits, so a deploy
+never strands a half-done step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import ALL_ACTIVITIES
+from ledgerd.config import Settings, get_settings
+from ledgerd.plugin import LedgerdPlugin
+from ledgerd.runtime import open_dependencies
+
+
+async def connect_worker_client(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.effective_temporal_address,
+        namespace=settings.temporal_namespace,
+        plugins=[LedgerdPlugin(activities=ALL_ACTIVITIES)],
+    )
+
+
+def build_worker(client: Client, settings: Settings) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    deps = await open_dependencies(settings)
+    client = await connect_worker_client(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with build_worker(client, settings):
+            logging.getLogger("ledgerd.worker").info("polling task queue %r", settings.task_queue)
+            await stop.wait()
+    finally:
+        await deps.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

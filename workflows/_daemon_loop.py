@@ -1,0 +1,304 @@
+"""The daemon loop every daemon composes: plan → act → respond → guard → notify.
+
+Read it top to bottom; each step is one activity with a readable summary in the Temporal UI:
+
+- plan: the planner model writes a structured plan (steps, tools, dependencies);
+- act: an executor turn; each `tool_use` block becomes its own activity, and the blocks of
+  one turn run concurrently;
+- respond: the `respond` call is validated against the daemon's output schema; an invalid
+  answer goes back to the model with the errors (bounded);
+- guard: deterministic checks plus a judge model; a failure gets one revision round with the
+  reasons, then escalates;
+- notify: the team hears of every ending, and loudly of failures and escalations.
+
+Budgets (steps, tokens, wall time) end a run with a classified outcome, never a hang. The
+conversation lives in PostgreSQL, so history holds only references, tool inputs and short
+summaries: its size per step does not grow with the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from accounting.principals import Principal
+    from activities.answer import AnswerRequest, validate_answer
+    from activities.guardrails import guardrail
+    from activities.messages import append_message
+    from activities.model_turn import RESPOND, model_turn
+    from activities.notify import notify
+    from activities.planning import plan
+    from activities.tool_call import call_tool
+    from ledgerd.contracts import (
+        Budget,
+        DaemonResult,
+        GuardrailRequest,
+        ModelTurn,
+        ModelTurnRequest,
+        Notification,
+        Outcome,
+        PlanRequest,
+        Role,
+        RunRef,
+        Severity,
+        ToolCall,
+        ToolCallRequest,
+        ToolOutcome,
+        TranscriptMessage,
+        Usage,
+        Verdict,
+    )
+    from ledgerd.daemons import DaemonSpec
+
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=8,
+)
+STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+MODEL_TIMEOUT = timedelta(seconds=150)
+STEP_TIMEOUT = timedelta(seconds=60)
+
+
+def describe_call(call: ToolCall) -> str:
+    """`tool: search_vendors text='SQ *BLUE BOTTLE COFF…'`: the UI's name for a tool step."""
+    shown = []
+    for key, value in list(call.input.items())[:2]:
+        text = repr(value)
+        shown.append(f"{key}={text[:40] + '…' if len(text) > 40 else text}")
+    return f"tool: {call.name} {' '.join(shown)}".strip()
+
+
+def _add(total: Usage, more: Usage) -> Usage:
+    return Usage(
+        input_tokens=total.input_tokens + more.input_tokens,
+        output_tokens=total.output_tokens + more.output_tokens,
+        cache_read_tokens=total.cache_read_tokens + more.cache_read_tokens,
+        cache_creation_tokens=total.cache_creation_tokens + more.cache_creation_tokens,
+    )
+
+
+class DaemonLoop:
+    """One run of a daemon inside a workflow. Holds only counters and small results."""
+
+    def __init__(
+        self, spec: DaemonSpec, principal: Principal, budget: Budget | None = None
+    ) -> None:
+        self.spec = spec
+        self.principal = principal
+        self.budget = budget or spec.budget
+        info = workflow.info()
+        self.workflow_id = info.workflow_id
+        self.executor = RunRef(run_id=info.workflow_id, thread="executor")
+        self.result = DaemonResult(outcome=Outcome.FAILED)
+        self.status = "starting"
+
+    def _say(self, status: str) -> None:
+        self.status = status
+        workflow.set_current_details(f"{self.spec.kind}: {status}")
+
+    async def run(self, task: str) -> DaemonResult:
+        self.started = workflow.now()
+        try:
+            result = await self._run(task)
+        except ActivityError as error:
+            cause = error.cause or error
+            result = self._end(Outcome.FAILED, f"{error.activity_type} failed: {cause}")
+        await self._notify(result)
+        return result
+
+    async def _run(self, task: str) -> DaemonResult:
+        if self.spec.plan:
+            self._say("planning")
+            planned = await workflow.execute_activity(
+                plan,
+                PlanRequest(
+                    planner=RunRef(run_id=self.workflow_id, thread="planner"),
+                    executor=self.executor,
+                    daemon=self.spec.kind,
+                    task=task,
+                ),
+                start_to_close_timeout=MODEL_TIMEOUT,
+                retry_policy=MODEL_RETRY,
+                summary=f"plan: {self.spec.kind}",
+            )
+            self.result.model_calls += 1
+            self.result.usage = _add(self.result.usage, planned.usage)
+        else:
+            await self._append(0, task, "task")
+        repairs = revisions = 0
+        turn = 1
+        while True:
+            exhausted = self._exhausted()
+            if exhausted:
+                return self._end(Outcome.BUDGET_EXHAUSTED, exhausted)
+            self._say(f"step {self.result.steps + 1}: thinking")
+            reply = await self._act(turn)
+            calls = [c for c in reply.tool_calls if c.name != RESPOND]
+            answers = [c for c in reply.tool_calls if c.name == RESPOND]
+            if calls:
+                self._say(f"step {self.result.steps}: calling {', '.join(c.name for c in calls)}")
+                await self._tools(turn, reply.tool_calls, calls)
+            if answers:
+                check = await workflow.execute_activity(
+                    validate_answer,
+                    AnswerRequest(
+                        ref=self.executor,
+                        turn=turn,
+                        position=reply.tool_calls.index(answers[0]) + 1,
+                        call=answers[0],
+                        daemon=self.spec.kind,
+                    ),
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                    summary=f"respond: validate {self.spec.output_model.__name__}",
+                )
+                if not check.valid:
+                    repairs += 1
+                    if repairs > self.spec.max_answer_repairs:
+                        return self._end(Outcome.INVALID_ANSWER, check.error or "invalid answer")
+                    turn += 1
+                    continue
+                assert check.answer is not None
+                self.result.answer = check.answer
+                verdict = await self._guard(turn, check.answer)
+                if verdict.passed:
+                    return self._end(Outcome.COMPLETED, "answer passed the guardrail")
+                revisions += 1
+                if revisions > self.spec.max_revisions:
+                    return self._end(Outcome.ESCALATED, "; ".join(verdict.reasons()))
+                await self._append(
+                    turn,
+                    "The guardrail rejected your answer:\n- "
+                    + "\n- ".join(verdict.reasons())
+                    + "\nRevise it using the tools, then call respond again.",
+                    "revise: guardrail feedback",
+                )
+            elif not calls:
+                repairs += 1
+                if repairs > self.spec.max_answer_repairs:
+                    return self._end(Outcome.INVALID_ANSWER, "the model stopped without answering")
+                note = (
+                    "Your reply was cut at max_tokens; be brief and continue."
+                    if reply.stop_reason == "max_tokens"
+                    else "Use the tools, then call respond with the final answer."
+                )
+                await self._append(turn, note, "nudge: ask for an answer")
+            turn += 1
+
+    async def _act(self, turn: int) -> ModelTurn:
+        reply = await workflow.execute_activity(
+            model_turn,
+            ModelTurnRequest(
+                ref=self.executor,
+                turn=turn,
+                role=Role.EXECUTOR,
+                daemon=self.spec.kind,
+                prompt=self.spec.prompt("executor"),
+                tools=list(self.spec.tools),
+            ),
+            start_to_close_timeout=MODEL_TIMEOUT,
+            retry_policy=MODEL_RETRY,
+            summary=f"act: step {self.result.steps + 1}",
+        )
+        self.result.steps += 1
+        self.result.model_calls += 1
+        self.result.usage = _add(self.result.usage, reply.usage)
+        return reply
+
+    async def _tools(
+        self, turn: int, blocks: list[ToolCall], calls: list[ToolCall]
+    ) -> list[ToolOutcome]:
+        outcomes = await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    call_tool,
+                    ToolCallRequest(
+                        ref=self.executor,
+                        turn=turn,
+                        position=blocks.index(call) + 1,
+                        call=call,
+                        daemon=self.spec.kind,
+                        principal=self.principal,
+                        idempotency_key=f"{self.workflow_id}/{turn}/{blocks.index(call) + 1}",
+                    ),
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                    summary=describe_call(call),
+                )
+                for call in calls
+            )
+        )
+        self.result.tool_calls += len(outcomes)
+        return list(outcomes)
+
+    async def _guard(self, turn: int, answer: dict[str, object]) -> Verdict:
+        self._say("guardrail review")
+        verdict = await workflow.execute_activity(
+            guardrail,
+            GuardrailRequest(ref=self.executor, daemon=self.spec.kind, answer=answer, turn=turn),
+            start_to_close_timeout=MODEL_TIMEOUT,
+            retry_policy=MODEL_RETRY,
+            summary=f"guardrail: {self.spec.kind}",
+        )
+        self.result.model_calls += 1
+        self.result.verdict = verdict
+        return verdict
+
+    async def _append(self, turn: int, text: str, summary: str) -> None:
+        await workflow.execute_activity(
+            append_message,
+            TranscriptMessage(ref=self.executor, turn=turn, text=text),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=summary,
+        )
+
+    def _exhausted(self) -> str | None:
+        b = self.budget
+        if self.result.steps >= b.max_steps:
+            return f"step budget of {b.max_steps} used up"
+        if self.result.usage.total >= b.max_tokens:
+            return f"token budget of {b.max_tokens} used up ({self.result.usage.total})"
+        elapsed = (workflow.now() - self.started).total_seconds()
+        if elapsed >= b.max_seconds:
+            return f"time budget of {b.max_seconds}s used up ({elapsed:.0f}s)"
+        return None
+
+    def _end(self, outcome: Outcome, reason: str) -> DaemonResult:
+        self.result.outcome = outcome
+        self.result.reason = reason
+        if outcome is not Outcome.COMPLETED and outcome is not Outcome.ESCALATED:
+            self.result.answer = None
+        self._say(f"{outcome.value}: {reason[:200]}")
+        return self.result
+
+    async def _notify(self, result: DaemonResult) -> None:
+        severity = {
+            Outcome.COMPLETED: Severity.INFO,
+            Outcome.ESCALATED: Severity.ATTENTION,
+        }.get(result.outcome, Severity.FAILURE)
+        try:
+            await workflow.execute_activity(
+                notify,
+                Notification(
+                    dedupe_key=f"{self.workflow_id}/{result.outcome.value}",
+                    tenant_id=self.principal.tenant_id,
+                    workflow_id=self.workflow_id,
+                    kind=f"{self.spec.kind}.{result.outcome.value}",
+                    severity=severity,
+                    subject=f"{self.spec.kind} {result.outcome.value}: {result.reason[:200]}",
+                    body={"steps": result.steps, "tool_calls": result.tool_calls},
+                ),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary=f"notify: {result.outcome.value}",
+            )
+        except ActivityError:
+            workflow.logger.warning("notification for %s could not be queued", self.workflow_id)

@@ -1,0 +1,67 @@
+"""VendorHydration: turn a raw bank descriptor (or some transactions) into an enriched vendor."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from accounting.principals import Principal
+    from ledgerd import search_attributes as sa
+    from ledgerd.contracts import Budget, DaemonResult
+    from ledgerd.daemons import daemon_spec
+    from workflows._daemon_loop import DaemonLoop
+
+
+class HydrationRequest(BaseModel):
+    """Who asks (the runtime's principal, never the model's choice) and what to hydrate."""
+
+    tenant_id: str
+    principal: Principal
+    descriptor: str | None = Field(default=None, min_length=2, max_length=200)
+    transaction_ids: list[str] | None = Field(default=None, min_length=1, max_length=500)
+    budget: Budget | None = None
+
+    @model_validator(mode="after")
+    def _one_subject_of_the_caller_tenant(self) -> HydrationRequest:
+        if (self.descriptor is None) == (self.transaction_ids is None):
+            raise ValueError("give exactly one of descriptor or transaction_ids")
+        if self.principal.tenant_id != self.tenant_id:
+            raise ValueError(
+                f"principal {self.principal.id!r} belongs to tenant "
+                f"{self.principal.tenant_id!r}, not {self.tenant_id!r}"
+            )
+        return self
+
+    def task(self) -> str:
+        if self.descriptor is not None:
+            return (
+                f"Hydrate the vendor behind the bank descriptor {self.descriptor!r} "
+                f"for tenant {self.tenant_id!r}, and link its unlinked transactions."
+            )
+        ids = ", ".join(self.transaction_ids or [])
+        return (
+            f"Hydrate the vendor of these bank transactions of tenant {self.tenant_id!r} "
+            f"(read them with list_transactions), and link them: {ids}"
+        )
+
+
+@workflow.defn(name="VendorHydration", failure_exception_types=[ValidationError])
+class VendorHydration:
+    def __init__(self) -> None:
+        self.loop: DaemonLoop | None = None
+
+    @workflow.run
+    async def run(self, request: HydrationRequest) -> DaemonResult:
+        spec = daemon_spec("vendor_hydration")
+        workflow.upsert_search_attributes(
+            [sa.TENANT.value_set(request.tenant_id), sa.DAEMON.value_set(spec.kind)]
+        )
+        self.loop = DaemonLoop(spec, request.principal, request.budget)
+        result = await self.loop.run(request.task())
+        workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
+        return result
+
+    @workflow.query
+    def status(self) -> str:
+        return self.loop.status if self.loop else "starting"
