@@ -19,6 +19,7 @@ from activities import ALL_ACTIVITIES
 from ledgerd.config import Settings, get_settings
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
+from ledgerd.telemetry import configure_tracing
 
 
 async def connect_worker_client(settings: Settings) -> Client:
@@ -40,6 +41,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
+    tracing = configure_tracing("ledgerd-worker")
     deps = await open_dependencies(settings)
     client = await connect_worker_client(settings)
     stop = asyncio.Event()
@@ -52,6 +54,7 @@ async def main() -> None:
             await stop.wait()
     finally:
         await deps.close()
+        tracing.shutdown()  # flush spans still batched
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ from activities.model_turn import model_turn
 from activities.notify import notify
 from activities.planning import plan
 from activities.tool_call import call_tool
+from activities.unlinked import find_unlinked_merchants
 
 ALL_ACTIVITIES = (
     append_message,
     call_tool,
+    find_unlinked_merchants,
     guardrail,
     model_turn,
     notify,

@@ -27,6 +27,14 @@ def model_client(settings: Settings) -> anthropic.AsyncAnthropic:
         api_key=settings.model_api_key,
         max_retries=0,
         timeout=120.0,
+        # The SDK's own GenAI spans (not the separate instrumentation package as well: one
+        # source of model spans). Message content stays out unless explicitly switched on.
+        open_telemetry={
+            "traces": {
+                "enabled": True,
+                "content_mode": "content" if settings.capture_message_content else "metadata_only",
+            }
+        },
     )
 
 

@@ -38,10 +38,26 @@ SUBMIT_VERDICT = {
 }
 
 
+def compact(value: Any, items: int = 5) -> Any:
+    """Long lists (a page of transactions) cut to their first items, so every tool's
+    evidence fits the judge's brief instead of the first long one crowding out the rest."""
+    if isinstance(value, list):
+        kept = [compact(v, items) for v in value[:items]]
+        return [*kept, f"(+{len(value) - items} more)"] if len(value) > items else kept
+    if isinstance(value, dict):
+        return {k: compact(v, items) for k, v in value.items()}
+    return value
+
+
 def judge_brief(answer: dict[str, Any], evidence: list[Evidence]) -> str:
     shown = json.dumps(
         [
-            {"tool": e.tool, "input": e.input, "output": e.output, "is_error": e.is_error}
+            {
+                "tool": e.tool,
+                "input": compact(e.input),
+                "output": compact(e.output),
+                "is_error": e.is_error,
+            }
             for e in evidence
         ],
         default=str,

@@ -8,6 +8,7 @@ mutating tools.
 
 from __future__ import annotations
 
+from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
@@ -38,8 +39,26 @@ def summarize(result: BaseModel) -> str:
     return ", ".join(parts) or type(result).__name__
 
 
+_tracer = trace.get_tracer("ledgerd.tools")
+
+
 @activity.defn(name="call_tool")
 async def call_tool(request: ToolCallRequest) -> ToolOutcome:
+    with _tracer.start_as_current_span(
+        f"execute_tool {request.call.name}",
+        attributes={
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": request.call.name,
+            "gen_ai.tool.call.id": request.call.id,
+            "ledgerd.tenant": request.principal.tenant_id,
+        },
+    ) as span:
+        outcome = await _call_tool(request)
+        span.set_attribute("ledgerd.tool.is_error", outcome.is_error)
+        return outcome
+
+
+async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
     deps = dependencies()
     call = request.call
     tools = toolset(*daemon_spec(request.daemon).tools)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
+from accounting.principals import Principal
 from ledgerd.config import Settings
 from ledgerd.contracts import DaemonResult
+
+Result = TypeVar("Result")
 
 
 def ui_link(settings: Settings, workflow_id: str) -> str:
@@ -21,7 +24,7 @@ def ui_link(settings: Settings, workflow_id: str) -> str:
     )
 
 
-async def follow(handle: WorkflowHandle[Any, DaemonResult]) -> DaemonResult:
+async def follow(handle: WorkflowHandle[Any, Result]) -> Result:
     """Print the run's status each time it changes, until it ends."""
     result = asyncio.ensure_future(handle.result())
     shown = ""
@@ -49,18 +52,23 @@ def print_result(settings: Settings, workflow_id: str, result: DaemonResult) -> 
     typer.echo(f"Temporal UI: {ui_link(settings, workflow_id)}")
 
 
-async def hydrate_descriptor(
-    client: Client, settings: Settings, principal_id: str, descriptor: str
-) -> DaemonResult:
+async def principal_named(settings: Settings, principal_id: str) -> Principal:
     from accounting.principals import load_principal
     from ledgerd.db import open_pool
-    from starter import start_vendor_hydration
 
     pool = await open_pool(settings.effective_database_url, max_size=1)
     try:
-        principal = await load_principal(pool, principal_id)
+        return await load_principal(pool, principal_id)
     finally:
         await pool.close()
+
+
+async def hydrate_descriptor(
+    client: Client, settings: Settings, principal_id: str, descriptor: str
+) -> DaemonResult:
+    from starter import start_vendor_hydration
+
+    principal = await principal_named(settings, principal_id)
     handle = await start_vendor_hydration(client, principal=principal, descriptor=descriptor)
     typer.echo(f"started {handle.id} as {principal.id} ({principal.role.value})")
     result = await follow(handle)
@@ -68,23 +76,48 @@ async def hydrate_descriptor(
     return result
 
 
+async def hydrate_all(
+    client: Client, settings: Settings, principal_id: str, concurrency: int
+) -> None:
+    from starter import start_batch_hydration
+
+    principal = await principal_named(settings, principal_id)
+    handle = await start_batch_hydration(client, principal=principal, max_concurrency=concurrency)
+    typer.echo(f"started {handle.id} as {principal.id}")
+    result = await follow(handle)
+    typer.echo(result.model_dump_json(indent=2))
+    typer.echo(f"Temporal UI: {ui_link(settings, handle.id)}")
+
+
 def register(app: typer.Typer, settings_of: Any) -> None:
     @app.command()
     def hydrate(
-        descriptor: Annotated[str, typer.Argument(help="A raw bank descriptor.")],
+        descriptor: Annotated[str | None, typer.Argument(help="A raw bank descriptor.")] = None,
         tenant: Annotated[str, typer.Option(help="Tenant id.")] = "acme",
         principal: Annotated[
             str | None, typer.Option(help="Principal id to act as (default <tenant>-service).")
         ] = None,
+        all_unlinked: Annotated[
+            bool, typer.Option("--all-unlinked", help="Hydrate every unlinked merchant.")
+        ] = False,
+        concurrency: Annotated[
+            int, typer.Option(help="Children at once, with --all-unlinked.")
+        ] = 4,
     ) -> None:
-        """Hydrate the vendor behind a bank descriptor, showing progress and the result."""
+        """Hydrate the vendor behind a bank descriptor (or every unlinked merchant)."""
         from starter import connect
 
         settings: Settings = settings_of()
+        if (descriptor is None) == (not all_unlinked):
+            raise typer.BadParameter("give a descriptor or --all-unlinked, not both or neither")
+        acting_as = principal or f"{tenant}-service"
 
         async def run() -> None:
             client = await connect(settings)
-            await hydrate_descriptor(client, settings, principal or f"{tenant}-service", descriptor)
+            if descriptor is not None:
+                await hydrate_descriptor(client, settings, acting_as, descriptor)
+            else:
+                await hydrate_all(client, settings, acting_as, concurrency)
 
         asyncio.run(run())
 

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default=2048, ge=0, description="Extended-thinking budget of the planner; 0 turns it off."
     )
     model_max_tokens: int = Field(default=4096, ge=256)
+    capture_message_content: bool = Field(
+        default=False,
+        description="Record prompts and replies in model-call spans. Off: they may hold PII.",
+    )
 
     @model_validator(mode="after")
     def _judge_differs_from_executor(self) -> Settings:

@@ -1,6 +1,6 @@
 """`LedgerdPlugin`: everything a ledgerd client and worker need, in one place.
 
-Bundling the data converter, interceptors, sandbox passthroughs, workflows and activities in
+Bundling the data converter, tracing, sandbox passthroughs, workflows and activities in
 one plugin means a service that starts daemons with a plain Temporal client, the worker and the
 replay tests can never disagree about how payloads are encoded.
 """
@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.plugin import SimplePlugin
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ledgerd.telemetry import configure_tracing
 
 
 def _sandbox_runner() -> SandboxedWorkflowRunner:
@@ -20,7 +23,7 @@ def _sandbox_runner() -> SandboxedWorkflowRunner:
     # keeps one copy of each model class (and of pydantic) instead of re-importing per run.
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "pydantic", "pydantic_core", "annotated_types", "accounting", "ledgerd"
+            "pydantic", "pydantic_core", "annotated_types", "accounting", "ledgerd", "opentelemetry"
         )
     )
 
@@ -29,9 +32,15 @@ class LedgerdPlugin(SimplePlugin):
     def __init__(self, activities: Sequence[Callable[..., Any]] = ()) -> None:
         from workflows import ALL_WORKFLOWS
 
+        configure_tracing()  # the interceptor needs the replay-safe provider installed
+
         super().__init__(
             "ledgerd",
             data_converter=pydantic_data_converter,
+            # Temporal's OpenTelemetry interceptor: one trace from the starter through the
+            # workflow into every activity, with the replay-safe tracer provider that
+            # `ledgerd.telemetry.configure_tracing` installs.
+            interceptors=[OpenTelemetryInterceptor(add_temporal_spans=True)],
             workflows=list(ALL_WORKFLOWS),
             activities=list(activities) or None,
             workflow_runner=_sandbox_runner(),

@@ -11,6 +11,7 @@ from accounting.principals import Principal
 from ledgerd import search_attributes as sa
 from ledgerd.config import get_settings
 from ledgerd.contracts import Budget, DaemonResult
+from workflows.hydrate_unlinked import BatchHydrationRequest, BatchResult, HydrateUnlinked
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
 
@@ -55,4 +56,30 @@ async def start_vendor_hydration(
             ]
         ),
         static_summary=f"Hydrate vendor: {descriptor or f'{len(transaction_ids or [])} transactions'}",
+    )
+
+
+async def start_batch_hydration(
+    client: Client,
+    *,
+    principal: Principal,
+    max_concurrency: int = 4,
+    task_queue: str | None = None,
+) -> WorkflowHandle[HydrateUnlinked, BatchResult]:
+    """Hydrate every merchant of the tenant's unlinked transactions, `max_concurrency` at once."""
+    request = BatchHydrationRequest(
+        tenant_id=principal.tenant_id, principal=principal, max_concurrency=max_concurrency
+    )
+    return await client.start_workflow(
+        HydrateUnlinked.run,
+        request,
+        id=f"hydrate-unlinked-{principal.tenant_id}",
+        task_queue=task_queue or get_settings().task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.TENANT, principal.tenant_id),
+                SearchAttributePair(sa.DAEMON, "hydrate_unlinked"),
+            ]
+        ),
+        static_summary=f"Hydrate every unlinked merchant of {principal.tenant_id}",
     )

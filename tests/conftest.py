@@ -5,6 +5,7 @@ migrated template, and (in the suites that need them) Temporal servers and the o
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -143,3 +144,19 @@ async def running_worker(env: WorkflowEnvironment) -> AsyncIterator[str]:
     queue = f"test-{uuid.uuid4()}"
     async with Worker(env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
         yield queue
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_history(env: WorkflowEnvironment, workflow_id: str, name: str) -> None:
+    """With LEDGERD_RECORD_HISTORIES=1, save a finished run's history for the replay test.
+
+    Re-record after a deliberate, versioned change to a workflow; an unintended change in
+    workflow code then shows up as a replay failure against the old histories.
+    """
+    if not os.environ.get("LEDGERD_RECORD_HISTORIES"):
+        return
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json())

@@ -13,7 +13,7 @@ from ledgerd.contracts import Budget, DaemonResult, Outcome
 from ledgerd.runtime import Dependencies
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
 from tests._scripted_model import ExecutorScript, calls, last_results, scripted_deps
-from tests.conftest import running_worker
+from tests.conftest import record_history, running_worker
 from workflows import HydrationRequest, VendorHydration
 
 LOOKUP_CALLS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -54,7 +54,7 @@ async def hydrate(
 ) -> DaemonResult:
     await small_ledger(deps.pool)
     async with running_worker(env) as queue:
-        return await env.client.execute_workflow(
+        result = await env.client.execute_workflow(
             VendorHydration.run,
             HydrationRequest(
                 tenant_id="acme", principal=ACCOUNTANT, descriptor=BLUE_BOTTLE, budget=budget
@@ -62,6 +62,8 @@ async def hydrate(
             id=workflow_id,
             task_queue=queue,
         )
+    await record_history(env, workflow_id, f"vendor_hydration_{workflow_id}")
+    return result
 
 
 async def outbox(deps: Dependencies) -> list[tuple[str, str]]:

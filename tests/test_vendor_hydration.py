@@ -11,7 +11,7 @@ from ledgerd.contracts import Outcome
 from ledgerd.daemons import VendorRecord
 from ledgerd.runtime import Dependencies
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
-from tests.conftest import running_worker
+from tests.conftest import record_history, running_worker
 from workflows import HydrationRequest, VendorHydration
 
 
@@ -26,6 +26,7 @@ async def test_hydrates_a_messy_descriptor_and_links_its_transactions(
             id="hydrate-blue-bottle",
             task_queue=queue,
         )
+    await record_history(time_skipping_env, "hydrate-blue-bottle", "vendor_hydration_completed")
     assert result.outcome is Outcome.COMPLETED, result.reason
     record = VendorRecord.model_validate(result.answer)
     assert (record.canonical_name, record.domain, record.category, record.account_code) == (

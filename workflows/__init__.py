@@ -1,7 +1,14 @@
 """Deterministic workflows: no I/O, clocks or randomness outside `workflow.*`."""
 
+from workflows.hydrate_unlinked import BatchHydrationRequest, HydrateUnlinked
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
-ALL_WORKFLOWS = (VendorHydration,)
+ALL_WORKFLOWS = (HydrateUnlinked, VendorHydration)
 
-__all__ = ["ALL_WORKFLOWS", "HydrationRequest", "VendorHydration"]
+__all__ = [
+    "ALL_WORKFLOWS",
+    "BatchHydrationRequest",
+    "HydrateUnlinked",
+    "HydrationRequest",
+    "VendorHydration",
+]
