@@ -5,12 +5,22 @@ from activities.guardrails import guardrail
 from activities.messages import append_message
 from activities.model_turn import model_turn
 from activities.notify import notify
+from activities.onboarding import (
+    apply_onboarding,
+    import_chart,
+    record_onboarding,
+    save_client_profile,
+)
 from activities.planning import plan
 from activities.tool_call import call_tool
 from activities.unlinked import find_unlinked_merchants
 
 ALL_ACTIVITIES = (
     append_message,
+    apply_onboarding,
+    import_chart,
+    record_onboarding,
+    save_client_profile,
     call_tool,
     find_unlinked_merchants,
     guardrail,

@@ -20,11 +20,18 @@ from ledgerd.db import Pool
 from ledgerd.prompts import Prompt
 
 
-@lru_cache(maxsize=4)
 def model_client(settings: Settings) -> anthropic.AsyncAnthropic:
+    return _client(
+        settings.model_base_url, settings.model_api_key, settings.capture_message_content
+    )
+
+
+@lru_cache(maxsize=4)
+def _client(base_url: str, api_key: str, capture_content: bool) -> anthropic.AsyncAnthropic:
+    # One client (and connection pool) per endpoint, shared by every activity of the worker.
     return anthropic.AsyncAnthropic(
-        base_url=settings.model_base_url,
-        api_key=settings.model_api_key,
+        base_url=base_url,
+        api_key=api_key,
         max_retries=0,
         timeout=120.0,
         # The SDK's own GenAI spans (not the separate instrumentation package as well: one
@@ -32,7 +39,7 @@ def model_client(settings: Settings) -> anthropic.AsyncAnthropic:
         open_telemetry={
             "traces": {
                 "enabled": True,
-                "content_mode": "content" if settings.capture_message_content else "metadata_only",
+                "content_mode": "content" if capture_content else "metadata_only",
             }
         },
     )

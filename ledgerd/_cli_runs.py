@@ -89,6 +89,63 @@ async def hydrate_all(
     typer.echo(f"Temporal UI: {ui_link(settings, handle.id)}")
 
 
+async def demo_onboarding(settings: Settings) -> None:
+    """Onboard a new client, show it waiting for approval, then approve it (demo mode)."""
+    from importlib import resources
+
+    from accounting.clients import ClientProfile
+    from accounting.principals import Role
+    from accounting.tenants import open_tenant
+    from ledgerd.db import open_pool
+    from ledgerd.onboarding import Action, ChartFormat, OnboardingRequest
+    from starter import connect, decide_onboarding, start_client_onboarding
+    from workflows import ClientOnboarding
+
+    pool = await open_pool(settings.effective_database_url, max_size=1)
+    try:
+        tokens = {r: f"demo-token-initech-{r.value}" for r in Role}
+        await open_tenant(pool, "initech", "Initech LLC", tokens)
+    finally:
+        await pool.close()
+    samples = resources.files("ledgerd.onboarding") / "samples"
+    request = OnboardingRequest(
+        tenant_id="initech",
+        principal=await principal_named(settings, "initech-service"),
+        profile=ClientProfile(legal_name="Initech LLC", industry="Software", country="US"),
+        chart_format=ChartFormat.QUICKBOOKS,
+        chart_csv=(samples / "initech_quickbooks.csv").read_text(),
+        approvers=["initech-accountant"],
+        escalation_approvers=["initech-owner"],
+        top_vendors=0,
+    )
+    client = await connect(settings)
+    handle = await start_client_onboarding(client, request)
+    typer.echo(f"\nonboarding Initech LLC: {handle.id}")
+    pending = None
+    while pending is None:
+        await asyncio.sleep(0.5)
+        pending = await handle.query(ClientOnboarding.pending_approval)
+    typer.echo(
+        f"waiting for approval {pending.approval_id} by {', '.join(pending.asked)}: "
+        f"{len(pending.proposal.mappings)} accounts mapped; reminder "
+        f"{pending.remind_at:%Y-%m-%d %H:%M}, escalation {pending.escalate_at:%Y-%m-%d %H:%M}, "
+        f"expiry {pending.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    typer.echo(f"  approve:  ledgerd approve {handle.id} --as initech-accountant")
+    typer.echo(
+        f"  reject:   ledgerd reject {handle.id} --as initech-accountant "
+        "--comments '6800 to office_supplies'"
+    )
+    typer.echo(f"  inspect:  ledgerd pending {handle.id}  ·  {ui_link(settings, handle.id)}")
+    typer.echo("demo mode: approving as initech-accountant now")
+    approver = await principal_named(settings, "initech-accountant")
+    await decide_onboarding(client, handle.id, approver=approver, action=Action.APPROVE)
+    result = await handle.result()
+    typer.echo(f"onboarding {result.outcome.value}: {result.reason}")
+    for mapping in result.applied.mappings if result.applied else []:
+        typer.echo(f"  {mapping.code:>6} {mapping.name:<28} → {mapping.standard_category}")
+
+
 def register(app: typer.Typer, settings_of: Any) -> None:
     @app.command()
     def hydrate(
@@ -187,6 +244,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
             await hydrate_descriptor(
                 await connect(settings), settings, "acme-service", row["raw_descriptor"]
             )
+            await demo_onboarding(settings)
             typer.echo(
                 "\nThe stack keeps running for the Temporal UI; stop it with `ledgerd dev --down`."
             )

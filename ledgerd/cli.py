@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -35,7 +34,7 @@ def dev(
     background: Annotated[bool, typer.Option(help="Start in the background and return.")] = False,
     down: Annotated[bool, typer.Option(help="Stop a stack started in the background.")] = False,
 ) -> None:
-    """Start (and supervise) Temporal + UI, PostgreSQL, the offline model and the worker."""
+    """Start (and supervise) Temporal + UI, PostgreSQL, the offline model, the worker and the API."""
     from ledgerd.stack import AlreadyRunning, PortInUse, Stack, read_state, stop_background
 
     settings = _settings()
@@ -67,11 +66,11 @@ def dev(
 
 
 def _start_background(settings: Settings) -> None:
-    from ledgerd.stack import read_state
+    from ledgerd.stack import is_running, read_state
 
-    state = read_state(settings)
-    if state is not None and _alive(state.get("pid")):
-        typer.echo("ledgerd dev is already running:\n  " + _endpoint_lines(state))
+    if is_running(settings):
+        running = read_state(settings) or {}
+        typer.echo("ledgerd dev is already running:\n  " + _endpoint_lines(running))
         return
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     log = settings.state_dir / "dev.log"
@@ -100,16 +99,6 @@ def _start_background(settings: Settings) -> None:
 def _endpoint_lines(state: dict[str, object]) -> str:
     lines = state.get("endpoints")
     return "\n  ".join(map(str, lines)) if isinstance(lines, list) else ""
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @app.command()
@@ -144,9 +133,13 @@ def seed(
     typer.echo(asyncio.run(run()))
 
 
+from ledgerd._cli_onboarding import register as register_onboarding  # noqa: E402
 from ledgerd._cli_runs import register  # noqa: E402  (commands defined after `app`)
+from ledgerd._cli_trace import register as register_trace  # noqa: E402
 
 register(app, _settings)
+register_onboarding(app, _settings)
+register_trace(app, _settings)
 
 if __name__ == "__main__":
     app()

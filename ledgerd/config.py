@@ -12,8 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -23,8 +30,14 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
+    # An empty variable counts as unset (`ANTHROPIC_API_KEY=` in a `.env` template, or
+    # `${VAR}` of an unset one in compose): it must not switch a part to external infra.
     model_config = SettingsConfigDict(
-        env_prefix="LEDGERD_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="LEDGERD_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
     )
 
     state_dir: Path = Path(".state")
@@ -69,6 +82,43 @@ class Settings(BaseSettings):
         description="Record prompts and replies in model-call spans. Off: they may hold PII.",
     )
 
+    # Notification channels. The database outbox always receives every notification; each
+    # channel configured here is delivered to as well, by the `notify` activity.
+    notify_slack_webhook_url: SecretStr | None = Field(
+        default=None, description="A Slack incoming webhook. A secret: never logged or echoed."
+    )
+    notify_webhook_url: str | None = Field(
+        default=None,
+        description="Receives each notification as JSON, with an `Idempotency-Key` header.",
+    )
+    smtp_host: str | None = Field(default=None, description="Email channel: the SMTP server.")
+    smtp_port: Port = 25
+    smtp_from: str = "ledgerd@localhost"
+    smtp_username: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    # A tuple, not a list: Settings is frozen and hashable (clients are cached per Settings).
+    notify_email_to: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Email recipients, comma-separated; email is sent when this and the host are set.",
+    )
+
+    @field_validator("notify_email_to", mode="before")
+    @classmethod
+    def _split_recipients(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("notify_email_to")
+    @classmethod
+    def _recipients_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            local, at, domain = address.rpartition("@")
+            if not (local and at and domain) or any(c.isspace() or c in "<>,;" for c in address):
+                raise ValueError(f"not an email address: {address!r}")
+        return value
+
     @model_validator(mode="after")
     def _judge_differs_from_executor(self) -> Settings:
         # A model reviewing its own output shares its blind spots; issue #3 requires
@@ -78,6 +128,15 @@ class Settings(BaseSettings):
                 "LEDGERD_JUDGE_MODEL must differ from LEDGERD_EXECUTOR_MODEL "
                 f"(both are {self.judge_model!r}): never trust a single model to police itself"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _email_is_complete(self) -> Settings:
+        # Half-configured email would drop notifications silently; say so at start-up instead.
+        if self.notify_email_to and not self.smtp_host:
+            raise ValueError("LEDGERD_NOTIFY_EMAIL_TO is set but LEDGERD_SMTP_HOST is not")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("LEDGERD_SMTP_USERNAME and LEDGERD_SMTP_PASSWORD go together")
         return self
 
     def model_for(self, role: str) -> str:
@@ -118,6 +177,10 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.offline_model_port}"
 
 
+# Variables whose values may be (or hold) credentials: webhook URLs carry their token in the path.
+_SECRET_WORDS = ("KEY", "PASSWORD", "SECRET", "TOKEN", "WEBHOOK", "USERNAME")
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
@@ -127,7 +190,8 @@ def _describe(error: ValidationError) -> str:
             continue
         variable = name if name.isupper() else f"LEDGERD_{name.upper()}"
         # Never echo a secret back into a terminal or a log.
-        shown = "" if "KEY" in variable else f" (got {item.get('input')!r})"
+        secret = any(word in variable for word in _SECRET_WORDS)
+        shown = "" if secret else f" (got {item.get('input')!r})"
         lines.append(f"{variable}: {item['msg']}{shown}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 

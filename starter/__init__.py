@@ -1,6 +1,11 @@
 """Typed clients for services that start and steer ledgerd daemons."""
 
 from starter._client import connect
+from starter.client_onboarding import (
+    decide_onboarding,
+    onboarding_workflow_id,
+    start_client_onboarding,
+)
 from starter.vendor_hydration import (
     hydration_workflow_id,
     start_batch_hydration,
@@ -9,7 +14,10 @@ from starter.vendor_hydration import (
 
 __all__ = [
     "connect",
+    "decide_onboarding",
     "hydration_workflow_id",
+    "onboarding_workflow_id",
     "start_batch_hydration",
+    "start_client_onboarding",
     "start_vendor_hydration",
 ]

@@ -5,6 +5,7 @@ migrated template, and (in the suites that need them) Temporal servers and the o
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 import uuid
@@ -159,4 +160,6 @@ async def record_history(env: WorkflowEnvironment, workflow_id: str, name: str) 
         return
     history = await env.client.get_workflow_handle(workflow_id).fetch_history()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    # The workflow id is part of what replays (child ids derive from it), so keep it.
+    recorded = {"workflowId": workflow_id, **json.loads(history.to_json())}
+    (HISTORIES / f"{name}.json").write_text(json.dumps(recorded))

@@ -102,7 +102,10 @@ def test_the_judge_sees_every_tools_evidence_even_after_a_long_page() -> None:
     lookup = {"matches": [{"record": {"domain": "ups.com", "category": "shipping"}, "score": 1.0}]}
     brief = judge_brief(
         {"domain": "ups.com"},
-        [Evidence("list_transactions", {}, page, False), Evidence("lookup_company", {}, lookup, False)],
+        [
+            Evidence("list_transactions", {}, page, False),
+            Evidence("lookup_company", {}, lookup, False),
+        ],
     )
     assert '"ups.com"' in brief.partition("Tool evidence:")[2]
     assert "(+35 more)" in brief

@@ -1,13 +1,15 @@
 """Deterministic workflows: no I/O, clocks or randomness outside `workflow.*`."""
 
+from workflows.client_onboarding import ClientOnboarding
 from workflows.hydrate_unlinked import BatchHydrationRequest, HydrateUnlinked
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
-ALL_WORKFLOWS = (HydrateUnlinked, VendorHydration)
+ALL_WORKFLOWS = (ClientOnboarding, HydrateUnlinked, VendorHydration)
 
 __all__ = [
     "ALL_WORKFLOWS",
     "BatchHydrationRequest",
+    "ClientOnboarding",
     "HydrateUnlinked",
     "HydrationRequest",
     "VendorHydration",

@@ -62,6 +62,14 @@ MODEL_RETRY = RetryPolicy(
     maximum_attempts=8,
 )
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+# A failing notification channel is retried (only that channel: deliveries are recorded per
+# dedupe key) a bounded number of times, then given up on; the run's outcome stands.
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=5,
+)
 MODEL_TIMEOUT = timedelta(seconds=150)
 STEP_TIMEOUT = timedelta(seconds=60)
 
@@ -88,14 +96,21 @@ class DaemonLoop:
     """One run of a daemon inside a workflow. Holds only counters and small results."""
 
     def __init__(
-        self, spec: DaemonSpec, principal: Principal, budget: Budget | None = None
+        self,
+        spec: DaemonSpec,
+        principal: Principal,
+        budget: Budget | None = None,
+        run_id: str | None = None,
     ) -> None:
+        """`run_id` names the conversation; a workflow that runs several loops (onboarding's
+        mapping, then its revisions) gives each its own, so transcripts and idempotency
+        keys never collide."""
         self.spec = spec
         self.principal = principal
         self.budget = budget or spec.budget
-        info = workflow.info()
-        self.workflow_id = info.workflow_id
-        self.executor = RunRef(run_id=info.workflow_id, thread="executor")
+        self.workflow_id = workflow.info().workflow_id
+        self.run_id = run_id or self.workflow_id
+        self.executor = RunRef(run_id=self.run_id, thread="executor")
         self.result = DaemonResult(outcome=Outcome.FAILED)
         self.status = "starting"
 
@@ -119,7 +134,7 @@ class DaemonLoop:
             planned = await workflow.execute_activity(
                 plan,
                 PlanRequest(
-                    planner=RunRef(run_id=self.workflow_id, thread="planner"),
+                    planner=RunRef(run_id=self.run_id, thread="planner"),
                     executor=self.executor,
                     daemon=self.spec.kind,
                     task=task,
@@ -226,7 +241,7 @@ class DaemonLoop:
                         call=call,
                         daemon=self.spec.kind,
                         principal=self.principal,
-                        idempotency_key=f"{self.workflow_id}/{turn}/{blocks.index(call) + 1}",
+                        idempotency_key=f"{self.run_id}/{turn}/{blocks.index(call) + 1}",
                     ),
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=STEP_RETRY,
@@ -288,7 +303,7 @@ class DaemonLoop:
             await workflow.execute_activity(
                 notify,
                 Notification(
-                    dedupe_key=f"{self.workflow_id}/{result.outcome.value}",
+                    dedupe_key=f"{self.run_id}/{result.outcome.value}",
                     tenant_id=self.principal.tenant_id,
                     workflow_id=self.workflow_id,
                     kind=f"{self.spec.kind}.{result.outcome.value}",
@@ -297,7 +312,7 @@ class DaemonLoop:
                     body={"steps": result.steps, "tool_calls": result.tool_calls},
                 ),
                 start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
+                retry_policy=NOTIFY_RETRY,
                 summary=f"notify: {result.outcome.value}",
             )
         except ActivityError:

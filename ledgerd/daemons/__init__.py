@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ledgerd.daemons._spec import DaemonSpec, Evidence
+from ledgerd.daemons.account_mapping import ACCOUNT_MAPPING, AccountMappingAnswer
 from ledgerd.daemons.vendor_hydration import VENDOR_HYDRATION, VendorRecord
 
-DAEMONS: dict[str, DaemonSpec] = {spec.kind: spec for spec in (VENDOR_HYDRATION,)}
+DAEMONS: dict[str, DaemonSpec] = {spec.kind: spec for spec in (VENDOR_HYDRATION, ACCOUNT_MAPPING)}
 
 
 class UnknownDaemon(LookupError):
@@ -19,4 +20,12 @@ def daemon_spec(kind: str) -> DaemonSpec:
         raise UnknownDaemon(f"unknown daemon {kind!r}; known: {sorted(DAEMONS)}") from None
 
 
-__all__ = ["DAEMONS", "DaemonSpec", "Evidence", "UnknownDaemon", "VendorRecord", "daemon_spec"]
+__all__ = [
+    "DAEMONS",
+    "AccountMappingAnswer",
+    "DaemonSpec",
+    "Evidence",
+    "UnknownDaemon",
+    "VendorRecord",
+    "daemon_spec",
+]

@@ -3,7 +3,14 @@ worker and the HTTP API, each replaced by real infrastructure when configured.""
 
 from ledgerd.stack._postgres import EmbeddedPostgres
 from ledgerd.stack._process import PortInUse, free_port
-from ledgerd.stack._supervisor import AlreadyRunning, Endpoints, Stack, read_state, stop_background
+from ledgerd.stack._supervisor import (
+    AlreadyRunning,
+    Endpoints,
+    Stack,
+    is_running,
+    read_state,
+    stop_background,
+)
 from ledgerd.stack._temporal import SEARCH_ATTRIBUTES, EmbeddedTemporal, binary
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Stack",
     "binary",
     "free_port",
+    "is_running",
     "read_state",
     "stop_background",
 ]

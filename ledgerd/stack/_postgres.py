@@ -63,15 +63,34 @@ class EmbeddedPostgres:
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed for {self.data_dir}:\n{done.stderr[-2000:]}")
 
+    def _serves_our_data(self, pid: int) -> bool:
+        """Whether `pid` is a postmaster started on this data directory."""
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return argv[0].endswith(b"postgres") and os.fsencode(self.data_dir) in argv
+
     def _stop_leftover(self) -> None:
-        """A server left by a crashed supervisor still owns the data directory: stop it."""
+        """A server left by a crashed supervisor still owns the data directory: stop it.
+
+        After PostgreSQL itself was killed (or the machine went down), the pid in its lock file
+        may belong to an unrelated process by now: that one is left alone, and the stale file
+        removed so that PostgreSQL does not refuse to start.
+        """
         pid_file = self.data_dir / "postmaster.pid"
         if not pid_file.exists():
             return
         try:
             pid = int(pid_file.read_text().splitlines()[0])
+        except (ValueError, IndexError, OSError):
+            return
+        if not self._serves_our_data(pid):
+            pid_file.unlink(missing_ok=True)
+            return
+        try:
             os.kill(pid, signal.SIGINT)  # fast shutdown: roll back, no corruption
-        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        except (ProcessLookupError, PermissionError):
             return
         for _ in range(100):
             try:
@@ -102,6 +121,9 @@ class EmbeddedPostgres:
             log=log,
             user=self._user,
             cwd=Path("/"),
+            # If we die, a fast shutdown: SIGTERM would wait for every client (a developer's
+            # psql, the API) to disconnect, leaving an orphan holding the port and the data.
+            death_signal=signal.SIGINT,
         )
         self._wait_ready(log)
         self._ensure_database()

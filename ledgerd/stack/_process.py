@@ -1,8 +1,9 @@
 """Child processes that die with their parent.
 
 `ledgerd dev` and the test fixtures start servers as children. If the parent is killed
-(even with SIGKILL), the kernel sends each child SIGTERM through PR_SET_PDEATHSIG, so no
-orphaned PostgreSQL or Temporal server is left holding ports and data files.
+(even with SIGKILL), the kernel sends each child a signal through PR_SET_PDEATHSIG (SIGTERM
+unless the child needs another one to stop promptly), so no orphaned PostgreSQL or Temporal
+server is left holding ports and data files.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> Callable[[], None]:
+def _die_with_parent(death_signal: int) -> Callable[[], None]:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     parent = os.getpid()
 
     def preexec() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, death_signal)
         # The parent may have died between fork and prctl: then nobody would signal us.
         if os.getppid() != parent:
             os._exit(1)
@@ -89,8 +90,13 @@ def spawn(
     env: dict[str, str] | None = None,
     user: str | None = None,
     cwd: Path | None = None,
+    death_signal: int = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
-    """Start a child writing to `log`, in its own process group, dying with us."""
+    """Start a child writing to `log`, in its own process group, dying with us.
+
+    `death_signal` is what the kernel sends the child when we die; it must be one that makes
+    the child exit even while others still talk to it.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -105,7 +111,7 @@ def spawn(
             group=user,
             extra_groups=[] if user else None,
             cwd=cwd,
-            preexec_fn=_die_with_parent(),
+            preexec_fn=_die_with_parent(death_signal),
             start_new_session=True,  # Ctrl-C in the terminal reaches only the supervisor
         )
 

@@ -10,6 +10,7 @@ crash needs no manual clean-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -62,6 +63,7 @@ class Endpoints:
             f"Temporal UI     {self.temporal_ui or 'external cluster: use its own UI'}",
             f"PostgreSQL      {redact_url(self.database_url)}",
             f"Model           {model} at {self.model_base_url}",
+            f"HTTP API        {self.api_url}  (OpenAPI docs: {self.api_url}/docs)",
         ]
 
 
@@ -76,6 +78,25 @@ def redact_url(url: str) -> str:
 
 def state_file(settings: Settings) -> Path:
     return settings.state_dir / "dev.json"
+
+
+def is_running(settings: Settings) -> bool:
+    """Whether a `ledgerd dev` holds the state folder's lock.
+
+    Unlike the pid in the state file, the lock cannot outlive its supervisor: the kernel drops
+    it when the supervisor dies, and a pid left behind by a crash may name an unrelated process
+    by now (or a zombie that its parent has not reaped yet).
+    """
+    try:
+        probe = (settings.state_dir / "dev.lock").open("r")
+    except FileNotFoundError:
+        return False
+    with probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
 
 
 def read_state(settings: Settings) -> dict[str, object] | None:
@@ -122,6 +143,7 @@ class Stack:
             ensure_port_free(
                 s.offline_model_port, "the offline model", "LEDGERD_OFFLINE_MODEL_PORT"
             )
+        ensure_port_free(s.api_port, "the HTTP API", "LEDGERD_API_PORT")
 
     def endpoints(self) -> Endpoints:
         s = self.settings
@@ -162,6 +184,13 @@ class Stack:
                 )
             )
         self._start(_Child("worker", [python, "-m", "worker"], self.logs / "worker.log"))
+        self._start(
+            _Child(
+                "api",
+                [python, "-m", "ledgerd.api", "--port", str(s.api_port)],
+                self.logs / "api.log",
+            )
+        )
         endpoints = self.endpoints()
         state_file(self.settings).write_text(
             json.dumps({"pid": os.getpid(), "ready": True, "endpoints": endpoints.lines()})
@@ -227,21 +256,22 @@ class Stack:
 def stop_background(settings: Settings, timeout: float = 60) -> str:
     """Stop a `ledgerd dev` running in the background; say what happened."""
     state = read_state(settings)
-    if state is None or not isinstance(state.get("pid"), int):
-        return "ledgerd dev is not running"
-    pid = state["pid"]
-    assert isinstance(pid, int)
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+    if not is_running(settings):
+        if state is None:
+            return "ledgerd dev is not running"
+        # Left by a supervisor that was killed: its pid may belong to someone else by now.
         state_file(settings).unlink(missing_ok=True)
         return "ledgerd dev was not running (cleared a stale state file)"
+    pid = None if state is None else state.get("pid")
+    if not isinstance(pid, int):
+        return "ledgerd dev is still starting; run `ledgerd dev --down` again once it is up"
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not is_running(settings):
             return f"stopped ledgerd dev (pid {pid})"
         time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
     return f"ledgerd dev (pid {pid}) did not stop in {timeout:.0f}s and was killed"

@@ -6,4 +6,7 @@ imported from here (`from ledgerd.offline_model.scenarios import <daemon>  # noq
 Scenarios are tried in registration order, before the generic policy.
 """
 
-from ledgerd.offline_model.scenarios import vendor_hydration  # noqa: F401
+from ledgerd.offline_model.scenarios import (
+    account_mapping,  # noqa: F401
+    vendor_hydration,  # noqa: F401
+)

@@ -1,0 +1,73 @@
+"""The FastAPI application: routers, error handlers, and the connections it lives on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from ledgerd.api import _approvals, _errors, _onboarding, _runs, _vendor_hydration
+from ledgerd.api._resources import Resources
+from ledgerd.config import Settings
+from ledgerd.db import Pool, open_pool
+
+DESCRIPTION = """\
+Start and steer ledgerd's process daemons over HTTP.
+
+Every request carries `Authorization: Bearer <token>`; the token names a platform principal,
+whose tenant scopes everything: runs, approvals and what a daemon may touch. Errors are
+`{"error": {"type": ..., "message": ...}}`; a malformed request never starts a run.
+"""
+
+
+class Health(BaseModel):
+    status: str
+    temporal: bool
+    database: bool
+
+
+def create_app(
+    settings: Settings, temporal_client: Client | None = None, pool: Pool | None = None
+) -> FastAPI:
+    """The API. A client or pool not given is opened at start-up and closed at shutdown."""
+    resources = Resources(settings=settings, client=temporal_client, pool=pool)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if resources.pool is None:
+                opened = await open_pool(
+                    settings.effective_database_url, max_size=settings.db_pool_max
+                )
+                stack.push_async_callback(opened.close)
+                resources.pool = opened
+            if resources.client is None:
+                from starter import connect
+
+                resources.client = await connect(settings)
+            yield
+        # Only what this lifespan opened is closed; the Temporal client needs no closing.
+
+    app = FastAPI(
+        title="ledgerd API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.resources = resources
+    _errors.install(app)
+    app.include_router(_vendor_hydration.router)
+    app.include_router(_onboarding.router)
+    app.include_router(_approvals.router)
+    app.include_router(_runs.router)
+
+    @app.get("/health", response_model=Health, tags=["health"], summary="Liveness")
+    async def health() -> Health:
+        return Health(
+            status="ok", temporal=resources.client is not None, database=resources.pool is not None
+        )
+
+    return app

@@ -1,0 +1,221 @@
+"""The stand-in's script for the account-mapping daemon (onboarding).
+
+Executor rules: (1) no tools called yet → `list_accounts` and `list_standard_categories` in
+one turn; (2) otherwise `respond` with one mapping per account: the first keyword rule that
+matches the account's name among categories of the account's type (confidence 0.9), else the
+type's fallback category (confidence 0.5). Accountant comments of the form "<code> to
+<category_key>" (also "->", "=", "as") override the rule for that code. The judge passes a
+mapping whose categories all appear in the evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerd.offline_model._policy import (
+    PolicyReply,
+    ReplyText,
+    ReplyToolUse,
+    register_scenario,
+    user_text,
+)
+from ledgerd.offline_model._wire import MessagesRequest
+from ledgerd.offline_model.scenarios._conversation import latest, prompt_header, results
+
+KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "asset": (
+        ("receivable", "accounts_receivable"),
+        ("prepaid", "prepaid_expenses"),
+        ("equipment", "fixed_assets"),
+        ("furniture", "fixed_assets"),
+        ("vehicle", "fixed_assets"),
+        ("bank", "cash"),
+        ("checking", "cash"),
+        ("savings", "cash"),
+        ("cash", "cash"),
+    ),
+    "liability": (
+        ("payable", "accounts_payable"),
+        ("credit card", "credit_cards"),
+        ("card", "credit_cards"),
+        ("payroll", "payroll_liabilities"),
+        ("wage", "payroll_liabilities"),
+        ("tax", "payroll_liabilities"),
+        ("loan", "loans"),
+        ("note", "loans"),
+    ),
+    "equity": (("retained", "retained_earnings"),),
+    "income": (("interest", "interest_income"), ("other", "other_income")),
+    "expense": (
+        ("cost of goods", "cost_of_goods_sold"),
+        ("cogs", "cost_of_goods_sold"),
+        ("materials", "cost_of_goods_sold"),
+        ("purchases", "cost_of_goods_sold"),
+        ("software", "software"),
+        ("subscription", "software"),
+        ("saas", "software"),
+        ("hosting", "cloud_hosting"),
+        ("cloud", "cloud_hosting"),
+        ("server", "cloud_hosting"),
+        ("advertis", "advertising"),
+        ("marketing", "advertising"),
+        ("bank", "bank_fees"),
+        ("merchant", "bank_fees"),
+        ("contractor", "contractors"),
+        ("computer", "equipment"),
+        ("equipment", "equipment"),
+        ("insurance", "insurance"),
+        ("meal", "meals"),
+        ("entertainment", "meals"),
+        ("coffee", "meals"),
+        ("office", "office_supplies"),
+        ("supplies", "office_supplies"),
+        ("payroll", "payroll"),
+        ("wage", "payroll"),
+        ("salar", "payroll"),
+        ("benefit", "payroll"),
+        ("legal", "professional_services"),
+        ("accounting", "professional_services"),
+        ("professional", "professional_services"),
+        ("rent", "rent"),
+        ("lease", "rent"),
+        ("shipping", "shipping"),
+        ("postage", "shipping"),
+        ("freight", "shipping"),
+        ("tax", "taxes"),
+        ("licen", "taxes"),
+        ("phone", "telecom"),
+        ("internet", "telecom"),
+        ("telecom", "telecom"),
+        ("training", "training"),
+        ("education", "training"),
+        ("travel", "travel"),
+        ("airfare", "travel"),
+        ("hotel", "travel"),
+        ("utilit", "utilities"),
+        ("electric", "utilities"),
+        ("vehicle", "vehicle"),
+        ("fuel", "vehicle"),
+        ("auto", "vehicle"),
+        ("mileage", "vehicle"),
+    ),
+}
+FALLBACK = {
+    "asset": "cash",
+    "liability": "accounts_payable",
+    "equity": "owner_equity",
+    "income": "revenue",
+    "expense": "other_expense",
+}
+_COMMENT = re.compile(r"\b([A-Za-z0-9.\-]+)\s*(?:to|->|=|as)\s*([a-z_]+)\b")
+
+
+def propose(accounts: list[dict[str, Any]], comments: str) -> list[dict[str, Any]]:
+    overrides = dict(_COMMENT.findall(comments))
+    mappings = []
+    for account in accounts:
+        kind, name = account["account_type"], account["name"].lower()
+        category, confidence = FALLBACK[kind], 0.5
+        for keyword, key in KEYWORDS.get(kind, ()):
+            if keyword in name:
+                category, confidence = key, 0.9
+                break
+        if account["code"] in overrides:
+            category, confidence = overrides[account["code"]], 1.0
+        mappings.append(
+            {
+                "code": account["code"],
+                "name": account["name"],
+                "standard_category": category,
+                "confidence": confidence,
+            }
+        )
+    return mappings
+
+
+def _executor(request: MessagesRequest) -> PolicyReply:
+    found = results(request)
+    chart = latest(found, "list_accounts")
+    taxonomy = latest(found, "list_standard_categories")
+    if chart is None or taxonomy is None:
+        return PolicyReply(
+            (ReplyToolUse("list_accounts", {}), ReplyToolUse("list_standard_categories", {})),
+            rationale="Read the chart and the taxonomy together.",
+        )
+    comments = user_text(request).partition("Accountant's comments:")[2]
+    mappings = propose(chart.get("accounts", []), comments)
+    return PolicyReply(
+        (
+            ReplyToolUse(
+                "respond", {"mappings": mappings, "notes": "Keyword rules by account type."}
+            ),
+        )
+    )
+
+
+def _planner(request: MessagesRequest) -> PolicyReply:
+    steps = [
+        {
+            "id": "read",
+            "goal": "Read the chart and the taxonomy",
+            "tools": ["list_accounts", "list_standard_categories"],
+        },
+        {
+            "id": "map",
+            "goal": "Map every account and respond",
+            "tools": ["respond"],
+            "depends_on": ["read"],
+        },
+    ]
+    return PolicyReply(
+        (ReplyToolUse("submit_plan", {"steps": steps}),), rationale="Read, then map."
+    )
+
+
+def _judge(request: MessagesRequest) -> PolicyReply:
+    answer_part, _, evidence = user_text(request).partition("\n\nTool evidence:\n")
+    try:
+        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
+    except json.JSONDecodeError:
+        return PolicyReply(
+            (ReplyToolUse("submit_verdict", {"passed": False, "reasons": ["unreadable"]}),)
+        )
+    unknown = sorted(
+        {
+            m["standard_category"]
+            for m in answer.get("mappings", [])
+            if f'"key": "{m["standard_category"]}"' not in evidence
+        }
+    )
+    reasons = [f"category {key!r} is not in the taxonomy" for key in unknown]
+    return PolicyReply(
+        (
+            ReplyToolUse(
+                "submit_verdict", {"passed": not reasons, "reasons": reasons or ["consistent"]}
+            ),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AccountMappingScenario:
+    name: str = "account_mapping"
+
+    def matches(self, request: MessagesRequest) -> bool:
+        return prompt_header(request).get("daemon") == "account_mapping"
+
+    def respond(self, request: MessagesRequest) -> PolicyReply:
+        role = prompt_header(request).get("role")
+        if role == "planner":
+            return _planner(request)
+        if role == "judge":
+            return _judge(request)
+        if role == "executor":
+            return _executor(request)
+        return PolicyReply((ReplyText(f"unknown role {role!r}"),))
+
+
+register_scenario(AccountMappingScenario())

@@ -1,0 +1,41 @@
+"""Client onboarding: the contracts of the multi-day daemon with human approval."""
+
+from ledgerd.onboarding._models import (
+    AccountMapping,
+    Action,
+    CategorisationRule,
+    ChartFormat,
+    Decision,
+    DecisionReceipt,
+    ImportedAccount,
+    ImportedChart,
+    OnboardingOutcome,
+    OnboardingProposal,
+    OnboardingRequest,
+    OnboardingResult,
+    OnboardingState,
+    OnboardingStatus,
+    PendingApproval,
+    Phase,
+    can_approve,
+)
+
+__all__ = [
+    "AccountMapping",
+    "Action",
+    "CategorisationRule",
+    "ChartFormat",
+    "Decision",
+    "DecisionReceipt",
+    "ImportedAccount",
+    "ImportedChart",
+    "OnboardingOutcome",
+    "OnboardingProposal",
+    "OnboardingRequest",
+    "OnboardingResult",
+    "OnboardingState",
+    "OnboardingStatus",
+    "PendingApproval",
+    "Phase",
+    "can_approve",
+]

@@ -1,0 +1,118 @@
+"""Fetch what `build_trace` joins: the workflow history (following continue-as-new) from
+Temporal, and the run's rows from PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.api.common.v1 import Payloads
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.converter import PayloadCodec
+
+from ledgerd.db import Conn
+from ledgerd.trace._build import build_trace, conversations
+from ledgerd.trace._model import DecisionTrace
+
+MAX_RUNS = 100  # a guard against a loop in a (corrupt) continue-as-new chain
+
+
+async def fetch_history_chain(
+    client: Client, workflow_id: str, run_id: str | None = None
+) -> list[HistoryEvent]:
+    """The events of the run (latest when `run_id` is None) and, when it continued as new,
+    of each following run, in order."""
+    events: list[HistoryEvent] = []
+    for _ in range(MAX_RUNS):
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        events.extend(history.events)
+        last = history.events[-1] if history.events else None
+        if (
+            last is None
+            or last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ):
+            break
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return events
+
+
+async def _decode_in_place(events: list[HistoryEvent], codec: PayloadCodec) -> None:
+    """Apply the client's payload codec (e.g. encryption) to the payloads a trace reads."""
+
+    async def decode(payloads: Payloads) -> None:
+        if payloads.payloads:
+            decoded = await codec.decode(list(payloads.payloads))
+            del payloads.payloads[:]
+            payloads.payloads.extend(decoded)
+
+    for event in events:
+        if event.HasField("user_metadata") and event.user_metadata.HasField("summary"):
+            summary = Payloads(payloads=[event.user_metadata.summary])
+            await decode(summary)
+            event.user_metadata.summary.CopyFrom(summary.payloads[0])
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            await decode(event.activity_task_scheduled_event_attributes.input)
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            await decode(event.activity_task_completed_event_attributes.result)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            await decode(event.workflow_execution_completed_event_attributes.result)
+
+
+Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+async def fetch_rows(conn: Conn, workflow_id: str, conversations: Sequence[str] = ()) -> Rows:
+    """(transcript_entries, model_calls, notification_outbox) rows of one workflow: of its
+    conversations (transcript run ids; the workflow id when none are given)."""
+    run_ids = list(conversations) or [workflow_id]
+    transcript = await conn.execute(
+        """SELECT run_id, thread, turn, position, role, content, created_at
+           FROM transcript_entries WHERE run_id = ANY(%s) ORDER BY run_id, thread, turn, position""",
+        (run_ids,),
+    )
+    transcript_rows = await transcript.fetchall()
+    calls = await conn.execute(
+        "SELECT * FROM model_calls WHERE run_id = ANY(%s) ORDER BY created_at, thread, turn",
+        (run_ids,),
+    )
+    call_rows = await calls.fetchall()
+    outbox = await conn.execute(
+        "SELECT * FROM notification_outbox WHERE workflow_id = %s ORDER BY id", (workflow_id,)
+    )
+    return transcript_rows, call_rows, await outbox.fetchall()
+
+
+async def load_trace(
+    client: Client,
+    conn: Conn | None,
+    workflow_id: str,
+    *,
+    run_id: str | None = None,
+    temporal_ui: str | None = None,
+) -> DecisionTrace:
+    """Fetch a run's history (and its continue-as-new successors) and database rows, and
+    build its trace. Without a database connection the trace comes from history alone."""
+    events = await fetch_history_chain(client, workflow_id, run_id)
+    converter = client.data_converter
+    if converter.payload_codec is not None:
+        await _decode_in_place(events, converter.payload_codec)
+    rows: Rows = ([], [], [])
+    if conn is not None:
+        found = conversations(events, converter.payload_converter)
+        rows = await fetch_rows(conn, workflow_id, found)
+    trace = build_trace(
+        events,
+        *rows,
+        workflow_id=workflow_id,
+        temporal_ui=temporal_ui,
+        payload_converter=converter.payload_converter,
+    )
+    if conn is None:
+        trace.notes.append(
+            "no database: latency, prompt names and judge tokens are missing; tokens come "
+            "from history alone"
+        )
+    return trace

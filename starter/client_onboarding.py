@@ -1,0 +1,74 @@
+"""Start and steer client onboarding from a service."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from accounting.principals import Principal
+from ledgerd import search_attributes as sa
+from ledgerd.config import get_settings
+from ledgerd.onboarding import (
+    Action,
+    Decision,
+    DecisionReceipt,
+    OnboardingProposal,
+    OnboardingRequest,
+    OnboardingResult,
+)
+from workflows.client_onboarding import ClientOnboarding
+
+
+def onboarding_workflow_id(tenant_id: str) -> str:
+    """One onboarding per tenant at a time: a second start is refused while one runs."""
+    return f"client-onboarding-{tenant_id}"
+
+
+async def start_client_onboarding(
+    client: Client,
+    request: OnboardingRequest,
+    *,
+    task_queue: str | None = None,
+    workflow_id: str | None = None,
+) -> WorkflowHandle[ClientOnboarding, OnboardingResult]:
+    """Start onboarding `request.tenant_id`. The request was validated when it was built."""
+    return await client.start_workflow(
+        ClientOnboarding.run,
+        request,
+        id=workflow_id or onboarding_workflow_id(request.tenant_id),
+        task_queue=task_queue or get_settings().task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.TENANT, request.tenant_id),
+                SearchAttributePair(sa.DAEMON, "client_onboarding"),
+            ]
+        ),
+        static_summary=f"Onboard {request.profile.legal_name}",
+    )
+
+
+async def decide_onboarding(
+    client: Client,
+    workflow_id: str,
+    *,
+    approver: Principal,
+    action: Action,
+    comments: str = "",
+    edited_proposal: OnboardingProposal | None = None,
+) -> DecisionReceipt:
+    """Decide the pending approval by Update; a refusal raises with the validator's reason.
+
+    The approval id is read from the workflow, so the caller decides what it sees now.
+    """
+    handle = client.get_workflow_handle_for(ClientOnboarding.run, workflow_id)
+    pending = await handle.query(ClientOnboarding.pending_approval)
+    if pending is None:
+        raise LookupError(f"{workflow_id} has no pending approval")
+    decision = Decision(
+        approval_id=pending.approval_id,
+        approver=approver,
+        action=action,
+        comments=comments,
+        edited_proposal=edited_proposal,
+    )
+    return await handle.execute_update(ClientOnboarding.decide, decision)
