@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from ledgerd import search_attributes as sa
 from ledgerd.config import Settings, get_settings
 from ledgerd.plugin import LedgerdPlugin
 
@@ -13,4 +15,11 @@ async def connect(settings: Settings | None = None) -> Client:
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
         plugins=[LedgerdPlugin()],
+    )
+
+
+def daemon_attributes(tenant_id: str, daemon: str) -> TypedSearchAttributes:
+    """Set at start, so a run is findable by tenant and daemon from its first moment."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(sa.TENANT, tenant_id), SearchAttributePair(sa.DAEMON, daemon)]
     )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from accounting.principals import Principal
-from ledgerd import search_attributes as sa
 from ledgerd.config import get_settings
 from ledgerd.onboarding import (
     Action,
@@ -16,6 +14,7 @@ from ledgerd.onboarding import (
     OnboardingRequest,
     OnboardingResult,
 )
+from starter._client import daemon_attributes
 from workflows.client_onboarding import ClientOnboarding
 
 
@@ -37,12 +36,7 @@ async def start_client_onboarding(
         request,
         id=workflow_id or onboarding_workflow_id(request.tenant_id),
         task_queue=task_queue or get_settings().task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.TENANT, request.tenant_id),
-                SearchAttributePair(sa.DAEMON, "client_onboarding"),
-            ]
-        ),
+        search_attributes=daemon_attributes(request.tenant_id, "client_onboarding"),
         static_summary=f"Onboard {request.profile.legal_name}",
     )
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from accounting.principals import Principal
-from ledgerd import search_attributes as sa
 from ledgerd.config import get_settings
 from ledgerd.contracts import Budget, DaemonResult
+from starter._client import daemon_attributes
 from workflows.hydrate_unlinked import BatchHydrationRequest, BatchResult, HydrateUnlinked
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
@@ -49,12 +48,7 @@ async def start_vendor_hydration(
         request,
         id=workflow_id or hydration_workflow_id(request),
         task_queue=task_queue or get_settings().task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.TENANT, request.tenant_id),
-                SearchAttributePair(sa.DAEMON, "vendor_hydration"),
-            ]
-        ),
+        search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
         static_summary=f"Hydrate vendor: {descriptor or f'{len(transaction_ids or [])} transactions'}",
     )
 
@@ -75,11 +69,6 @@ async def start_batch_hydration(
         request,
         id=f"hydrate-unlinked-{principal.tenant_id}",
         task_queue=task_queue or get_settings().task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.TENANT, principal.tenant_id),
-                SearchAttributePair(sa.DAEMON, "hydrate_unlinked"),
-            ]
-        ),
+        search_attributes=daemon_attributes(principal.tenant_id, "hydrate_unlinked"),
         static_summary=f"Hydrate every unlinked merchant of {principal.tenant_id}",
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ledgerd.offline_model._policy import ToolCall, tool_calls_so_far
+from ledgerd.offline_model._policy import PolicyReply, ReplyText, ToolCall, tool_calls_so_far
 from ledgerd.offline_model._wire import MessagesRequest, ToolResultBlock
 
 _ROLE = re.compile(r"^\s*(daemon|role):\s*(\S+)\s*$", re.MULTILINE)
@@ -40,3 +42,19 @@ def latest(found: list[tuple[ToolCall, Any, bool]], tool: str) -> Any:
         if call.name == tool and not is_error:
             return parsed
     return None
+
+
+@dataclass(frozen=True)
+class DaemonScript:
+    """A daemon's script: one reply function per role named in ledgerd's prompt header."""
+
+    name: str
+    roles: Mapping[str, Callable[[MessagesRequest], PolicyReply]]
+
+    def matches(self, request: MessagesRequest) -> bool:
+        return prompt_header(request).get("daemon") == self.name
+
+    def respond(self, request: MessagesRequest) -> PolicyReply:
+        role = prompt_header(request).get("role", "")
+        reply = self.roles.get(role)
+        return reply(request) if reply else PolicyReply((ReplyText(f"unknown role {role!r}"),))

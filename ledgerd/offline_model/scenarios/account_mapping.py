@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ledgerd.offline_model._policy import (
     PolicyReply,
-    ReplyText,
     ReplyToolUse,
     register_scenario,
     user_text,
 )
 from ledgerd.offline_model._wire import MessagesRequest
-from ledgerd.offline_model.scenarios._conversation import latest, prompt_header, results
+from ledgerd.offline_model.scenarios._conversation import DaemonScript, latest, results
 
 KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "asset": (
@@ -200,22 +198,6 @@ def _judge(request: MessagesRequest) -> PolicyReply:
     )
 
 
-@dataclass(frozen=True)
-class AccountMappingScenario:
-    name: str = "account_mapping"
-
-    def matches(self, request: MessagesRequest) -> bool:
-        return prompt_header(request).get("daemon") == "account_mapping"
-
-    def respond(self, request: MessagesRequest) -> PolicyReply:
-        role = prompt_header(request).get("role")
-        if role == "planner":
-            return _planner(request)
-        if role == "judge":
-            return _judge(request)
-        if role == "executor":
-            return _executor(request)
-        return PolicyReply((ReplyText(f"unknown role {role!r}"),))
-
-
-register_scenario(AccountMappingScenario())
+register_scenario(
+    DaemonScript("account_mapping", {"planner": _planner, "executor": _executor, "judge": _judge})
+)

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ledgerd.company_lookup import normalize_descriptor
 from ledgerd.offline_model._policy import (
     PolicyReply,
-    ReplyText,
     ReplyToolUse,
     register_scenario,
     user_text,
 )
 from ledgerd.offline_model._wire import MessagesRequest
-from ledgerd.offline_model.scenarios._conversation import latest, prompt_header, results
+from ledgerd.offline_model.scenarios._conversation import DaemonScript, latest, results
 
 _DESCRIPTOR = re.compile(r"bank descriptor '((?:[^'\\]|\\.)+)'|bank descriptor \"([^\"]+)\"")
 _IDS = re.compile(r"link them: (.+)$", re.MULTILINE)
@@ -247,22 +245,6 @@ def _judge(request: MessagesRequest) -> PolicyReply:
     )
 
 
-@dataclass(frozen=True)
-class VendorHydrationScenario:
-    name: str = "vendor_hydration"
-
-    def matches(self, request: MessagesRequest) -> bool:
-        return prompt_header(request).get("daemon") == "vendor_hydration"
-
-    def respond(self, request: MessagesRequest) -> PolicyReply:
-        role = prompt_header(request).get("role")
-        if role == "planner":
-            return _planner(request)
-        if role == "judge":
-            return _judge(request)
-        if role == "executor":
-            return _executor(request)
-        return PolicyReply((ReplyText(f"unknown role {role!r}"),))
-
-
-register_scenario(VendorHydrationScenario())
+register_scenario(
+    DaemonScript("vendor_hydration", {"planner": _planner, "executor": _executor, "judge": _judge})
+)
