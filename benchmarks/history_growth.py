@@ -92,7 +92,8 @@ async def _whole_conversation_bytes(pool: Pool, run_id: str) -> int:
     async with pool.connection() as conn:
         cursor = await conn.execute(
             """SELECT turn, sum(length(content::text)) AS size FROM transcript_entries
-               WHERE run_id = %s AND thread = 'executor' GROUP BY turn ORDER BY turn""",
+               WHERE split_part(run_id, '@', 1) = %s AND thread = 'executor'
+               GROUP BY turn ORDER BY turn""",
             (run_id,),
         )
         sizes = [row["size"] for row in await cursor.fetchall()]

@@ -442,7 +442,10 @@ async def test_a_daemon_run_with_a_broken_webhook_still_completes(
             task_queue=queue,
         )
     assert result.outcome is Outcome.COMPLETED, result.reason
-    key = "hydrate-broken-webhook/completed"
+    first_run = (
+        await time_skipping_env.client.get_workflow_handle("hydrate-broken-webhook").describe()
+    ).run_id
+    key = f"hydrate-broken-webhook@{first_run}/completed"  # see workflows/_keys.py
     # Every attempt of the bounded retry policy reached the webhook; Slack heard it once.
     assert len(receiver.to("/hooks/ledgerd")) == 5
     assert len(receiver.to(SLACK_PATH)) == 1

@@ -58,7 +58,9 @@ async def traced(env: WorkflowEnvironment, deps: Dependencies, workflow_id: str)
 
 async def model_call_rows(deps: Dependencies, workflow_id: str) -> list[dict[str, Any]]:
     async with deps.pool.connection() as conn:
-        cursor = await conn.execute("SELECT * FROM model_calls WHERE run_id = %s", (workflow_id,))
+        cursor = await conn.execute(
+            "SELECT * FROM model_calls WHERE split_part(run_id, '@', 1) = %s", (workflow_id,)
+        )
         return await cursor.fetchall()
 
 
@@ -352,11 +354,13 @@ async def test_a_workflow_with_several_loops_keeps_each_conversation_apart(
     trace = await traced(time_skipping_env, deps, handle.id)
     async with deps.pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT * FROM model_calls WHERE run_id LIKE %s", (f"{handle.id}/%",)
+            "SELECT * FROM model_calls WHERE run_id LIKE %s", (f"{handle.id}@%/%",)
         )
         rows = await cursor.fetchall()
 
-    loops = [f"{handle.id}/mapping-0", f"{handle.id}/mapping-1"]
+    key = trace.plans[0].conversation.partition("/")[0]
+    assert key.startswith(f"{handle.id}@")
+    loops = [f"{key}/mapping-0", f"{key}/mapping-1"]
     assert [p.conversation for p in trace.plans] == loops
     assert {s.conversation for s in trace.steps} == set(loops)
     assert all(s.model_call is not None for s in trace.steps)

@@ -61,3 +61,26 @@ async def test_a_principal_of_another_tenant_is_refused_before_anything_runs(
                 "VendorHydration", request, id="hydrate-wrong-tenant", task_queue=queue
             )
     assert "belongs to tenant 'acme', not 'globex'" in str(failure.value.cause)
+
+
+async def test_a_reused_workflow_id_starts_a_fresh_conversation(
+    time_skipping_env: WorkflowEnvironment, deps: Dependencies
+) -> None:
+    """The same descriptor hydrated again (the same workflow id) must not inherit the first
+    run's transcript or idempotency keys: it reads, writes and answers afresh."""
+    await small_ledger(deps.pool)
+    request = HydrationRequest(tenant_id="acme", principal=ACCOUNTANT, descriptor=BLUE_BOTTLE)
+    async with running_worker(time_skipping_env) as queue:
+        results = [
+            await time_skipping_env.client.execute_workflow(
+                VendorHydration.run, request, id="hydrate-twice", task_queue=queue
+            )
+            for _ in range(2)
+        ]
+    assert [r.outcome for r in results] == [Outcome.COMPLETED, Outcome.COMPLETED]
+    assert [r.steps for r in results] == [results[0].steps] * 2
+    async with deps.pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(DISTINCT run_id) AS runs FROM transcript_entries WHERE thread = 'executor'"
+        )
+        assert await cursor.fetchone() == {"runs": 2}

@@ -25,6 +25,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows._keys import execution_key
+
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
     from activities.answer import AnswerRequest, validate_answer
@@ -109,7 +111,7 @@ class DaemonLoop:
         self.principal = principal
         self.budget = budget or spec.budget
         self.workflow_id = workflow.info().workflow_id
-        self.run_id = run_id or self.workflow_id
+        self.run_id = run_id or execution_key()
         self.executor = RunRef(run_id=self.run_id, thread="executor")
         self.result = DaemonResult(outcome=Outcome.FAILED)
         self.status = "starting"

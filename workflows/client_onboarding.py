@@ -22,6 +22,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
+from workflows._keys import execution_key
+
 with workflow.unsafe.imports_passed_through():
     from activities.notify import notify
     from activities.onboarding import (
@@ -105,7 +107,7 @@ class ClientOnboarding:
         return result
 
     async def _prepare(self, request: OnboardingRequest) -> None:
-        key = workflow.info().workflow_id
+        key = execution_key()
         self._phase(Phase.PROFILE, "saving the company profile")
         await workflow.execute_activity(
             save_client_profile,
@@ -146,7 +148,7 @@ class ClientOnboarding:
         loop = DaemonLoop(
             daemon_spec("account_mapping"),
             self.request.principal,
-            run_id=f"{workflow.info().workflow_id}/mapping-{self.state.revision}",
+            run_id=f"{execution_key()}/mapping-{self.state.revision}",
         )
         result = await loop.run(task)
         if result.outcome not in (Outcome.COMPLETED, Outcome.ESCALATED) or result.answer is None:
@@ -323,7 +325,7 @@ class ClientOnboarding:
             ApplyStep(
                 approver=decision.approver,
                 proposal=proposal,
-                idempotency_key=f"{workflow.info().workflow_id}/apply/{decision.approval_id}",
+                idempotency_key=f"{execution_key()}/apply/{decision.approval_id}",
             ),
             summary=f"apply: {len(proposal.mappings)} accounts, {len(proposal.rules)} rules",
             start_to_close_timeout=STEP_TIMEOUT,
@@ -460,7 +462,7 @@ class ClientOnboarding:
             await workflow.execute_activity(
                 notify,
                 Notification(
-                    dedupe_key=f"{workflow.info().workflow_id}/{event}",
+                    dedupe_key=f"{execution_key()}/{event}",
                     tenant_id=self.request.tenant_id,
                     workflow_id=workflow.info().workflow_id,
                     kind=f"client_onboarding.{event.split('/')[0]}",

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -124,6 +124,8 @@ async def decide(
             f"run {workflow_id!r} is a {described.workflow_type}, which takes no decisions",
             workflow_id=workflow_id,
         )
+    if described.status != WorkflowExecutionStatus.RUNNING:
+        raise _finished(workflow_id)
     # Raises pydantic's ValidationError (→ 422) for e.g. a rejection without comments.
     decision = Decision(approver=principal, **dict(body))
     try:
@@ -137,13 +139,17 @@ async def decide(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise ApiError(
-            409,
-            "not_awaiting_decision",
-            f"run {workflow_id!r} has finished; it no longer takes decisions",
-            workflow_id=workflow_id,
-        ) from None
+        raise _finished(workflow_id) from None  # it finished while we asked
     return receipt
+
+
+def _finished(workflow_id: str) -> ApiError:
+    return ApiError(
+        409,
+        "not_awaiting_decision",
+        f"run {workflow_id!r} has finished; it no longer takes decisions",
+        workflow_id=workflow_id,
+    )
 
 
 def _reason(cause: Any) -> str:

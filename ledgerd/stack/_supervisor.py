@@ -253,6 +253,20 @@ class Stack:
             self._lock.close()
 
 
+def _wait_exit(pid: int, until: float) -> None:
+    while time.monotonic() < until:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        try:  # our own child (started by --background in this process) must be reaped
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+
+
 def stop_background(settings: Settings, timeout: float = 60) -> str:
     """Stop a `ledgerd dev` running in the background; say what happened."""
     state = read_state(settings)
@@ -270,6 +284,9 @@ def stop_background(settings: Settings, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not is_running(settings):
+            # The lock goes a moment before the process: let it finish exiting, so whoever
+            # called --down can rely on nothing of the stack being left.
+            _wait_exit(pid, until=min(deadline, time.monotonic() + 5))
             return f"stopped ledgerd dev (pid {pid})"
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):

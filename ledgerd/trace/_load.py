@@ -66,17 +66,22 @@ Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
 
 async def fetch_rows(conn: Conn, workflow_id: str, conversations: Sequence[str] = ()) -> Rows:
     """(transcript_entries, model_calls, notification_outbox) rows of one workflow: of its
-    conversations (transcript run ids; the workflow id when none are given)."""
-    run_ids = list(conversations) or [workflow_id]
+    conversations (transcript run ids), or when none are given of every conversation keyed by
+    the workflow id (`<workflow id>@<first run id>`, see workflows/_keys.py)."""
+    run_ids = list(conversations)
+    # With no conversation named, match the id's execution keys instead of the bare id.
+    prefix = f"{workflow_id}@%"
     transcript = await conn.execute(
         """SELECT run_id, thread, turn, position, role, content, created_at
-           FROM transcript_entries WHERE run_id = ANY(%s) ORDER BY run_id, thread, turn, position""",
-        (run_ids,),
+           FROM transcript_entries WHERE run_id = ANY(%s) OR (%s AND run_id LIKE %s)
+           ORDER BY run_id, thread, turn, position""",
+        (run_ids, not run_ids, prefix),
     )
     transcript_rows = await transcript.fetchall()
     calls = await conn.execute(
-        "SELECT * FROM model_calls WHERE run_id = ANY(%s) ORDER BY created_at, thread, turn",
-        (run_ids,),
+        """SELECT * FROM model_calls WHERE run_id = ANY(%s) OR (%s AND run_id LIKE %s)
+           ORDER BY created_at, thread, turn""",
+        (run_ids, not run_ids, prefix),
     )
     call_rows = await calls.fetchall()
     outbox = await conn.execute(
