@@ -31,9 +31,14 @@ from workflows import ClientOnboarding
 Handle = WorkflowHandle[ClientOnboarding, OnboardingResult]
 
 
-def unique() -> str:
-    """Each test its own run, so one test's leftover run never blocks the next."""
-    return f"client-onboarding-{uuid.uuid4()}"
+async def start(env: WorkflowEnvironment, queue: str, **changes: object) -> Handle:
+    """Each test its own workflow id, so one test's leftover run never blocks the next."""
+    return await start_client_onboarding(
+        env.client,
+        onboarding_request(**changes),
+        task_queue=queue,
+        workflow_id=f"client-onboarding-{uuid.uuid4()}",
+    )
 
 
 async def pending(handle: Handle, other_than: str | None = None) -> PendingApproval:
@@ -67,9 +72,7 @@ async def test_approve_applies_the_proposal(
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client, onboarding_request(), task_queue=queue, workflow_id=unique()
-        )
+        handle = await start(time_skipping_env, queue)
         asked = await pending(handle)
         assert {m.code: m.standard_category for m in asked.proposal.mappings}["6000"] == "software"
         assert {r.vendor_name for r in asked.proposal.rules} == {"Blue Bottle Coffee", "Uber"}
@@ -100,12 +103,7 @@ async def test_reject_revises_then_approve(
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client,
-            onboarding_request(top_vendors=0),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(time_skipping_env, queue, top_vendors=0)
         first = await pending(handle)
         assert {m.code: m.standard_category for m in first.proposal.mappings}[
             "6300"
@@ -135,12 +133,7 @@ async def test_edit_applies_the_corrected_proposal_and_invalid_edits_are_refused
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client,
-            onboarding_request(top_vendors=0),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
         wrong_type = asked.proposal.model_copy(deep=True)
         wrong_type.mappings[0].standard_category = "software"  # 1000 is a bank account
@@ -171,12 +164,7 @@ async def test_unauthorised_and_stale_decisions_are_refused_without_touching_his
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client,
-            onboarding_request(top_vendors=0),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
         attempts: list[tuple[Decision, str]] = [
             (
@@ -214,12 +202,7 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client,
-            onboarding_request(top_vendors=0),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
         await handle.signal(
             ClientOnboarding.submit_decision, {"approval_id": asked.approval_id, "action": "yes"}
@@ -260,12 +243,7 @@ async def test_reminder_escalation_and_expiry_fire_on_schedule(deps: Dependencie
 async def _expire(time_skipping_env: WorkflowEnvironment, deps: Dependencies) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client,
-            onboarding_request(top_vendors=0),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
         result = await handle.result()  # the test server skips time while we wait
     await record_history(time_skipping_env, handle.id, "client_onboarding_expired")
@@ -289,11 +267,7 @@ async def test_continue_as_new_while_waiting_keeps_the_approval(
     """On the real dev server: continue-as-new and worker restarts are server behaviour."""
     await initech(deps.pool)
     async with running_worker(dev_env) as queue:
-        handle = await start_client_onboarding(
-            dev_env.client,
-            onboarding_request(top_vendors=0, continue_as_new_after_events=20),
-            task_queue=queue,
-        )
+        handle = await start(dev_env, queue, top_vendors=0, continue_as_new_after_events=20)
         asked = await pending(handle)
         latest = dev_env.client.get_workflow_handle_for(ClientOnboarding.run, handle.id)
         # The run that waits is not the one that started: it continues as new, carrying state.
@@ -317,12 +291,7 @@ async def test_the_worker_restarting_while_waiting_loses_nothing(
 ) -> None:
     await initech(deps.pool)
     async with running_worker(dev_env) as queue:
-        handle = await start_client_onboarding(
-            dev_env.client,
-            onboarding_request(top_vendors=0),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(dev_env, queue, top_vendors=0)
         asked = await pending(handle)
     # No worker at all now; the run waits in Temporal. A new worker on the same queue resumes.
     from temporalio.worker import Worker
@@ -344,12 +313,7 @@ async def test_a_bad_export_fails_with_the_row_and_column(
     await initech(deps.pool)
     bad = "Account #,Account,Type\n1000,Checking,Bank\n6100,Coffee,Expences\n"
     async with running_worker(time_skipping_env) as queue:
-        handle = await start_client_onboarding(
-            time_skipping_env.client,
-            onboarding_request(chart_csv=bad),
-            task_queue=queue,
-            workflow_id=unique(),
-        )
+        handle = await start(time_skipping_env, queue, chart_csv=bad)
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.FAILED
     assert "row 3, column 'Type': unknown account type 'Expences'" in result.reason

@@ -301,21 +301,30 @@ class DaemonLoop:
             Outcome.COMPLETED: Severity.INFO,
             Outcome.ESCALATED: Severity.ATTENTION,
         }.get(result.outcome, Severity.FAILURE)
-        try:
-            await workflow.execute_activity(
-                notify,
-                Notification(
-                    dedupe_key=f"{self.run_id}/{result.outcome.value}",
-                    tenant_id=self.principal.tenant_id,
-                    workflow_id=self.workflow_id,
-                    kind=f"{self.spec.kind}.{result.outcome.value}",
-                    severity=severity,
-                    subject=f"{self.spec.kind} {result.outcome.value}: {result.reason[:200]}",
-                    body={"steps": result.steps, "tool_calls": result.tool_calls},
-                ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
-                summary=f"notify: {result.outcome.value}",
-            )
-        except ActivityError:
-            workflow.logger.warning("notification for %s could not be queued", self.workflow_id)
+        await send_notification(
+            Notification(
+                dedupe_key=f"{self.run_id}/{result.outcome.value}",
+                tenant_id=self.principal.tenant_id,
+                workflow_id=self.workflow_id,
+                kind=f"{self.spec.kind}.{result.outcome.value}",
+                severity=severity,
+                subject=f"{self.spec.kind} {result.outcome.value}: {result.reason[:200]}",
+                body={"steps": result.steps, "tool_calls": result.tool_calls},
+            ),
+            summary=f"notify: {result.outcome.value}",
+        )
+
+
+async def send_notification(notification: Notification, summary: str) -> None:
+    """Notify through the `notify` activity; a channel that stays down never fails the daemon:
+    after the bounded retries the failure is logged and the run goes on."""
+    try:
+        await workflow.execute_activity(
+            notify,
+            notification,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=NOTIFY_RETRY,
+            summary=summary,
+        )
+    except ActivityError:
+        workflow.logger.warning("notification %s could not be delivered", notification.dedupe_key)

@@ -19,13 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 from workflows._keys import execution_key
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import notify
     from activities.onboarding import (
         ApplyStep,
         ImportStep,
@@ -56,11 +54,9 @@ with workflow.unsafe.imports_passed_through():
         Phase,
         can_approve,
     )
-    from workflows._daemon_loop import DaemonLoop
+    from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT, DaemonLoop, send_notification
     from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
-STEP_TIMEOUT = timedelta(seconds=60)
-STEP_RETRY = RetryPolicy(maximum_attempts=5)
 _MAX_IGNORED = 50
 
 
@@ -458,21 +454,15 @@ class ClientOnboarding:
         self, event: str, severity: Severity, subject: str, body: dict[str, Any] | None = None
     ) -> None:
         assert self.request is not None
-        try:
-            await workflow.execute_activity(
-                notify,
-                Notification(
-                    dedupe_key=f"{execution_key()}/{event}",
-                    tenant_id=self.request.tenant_id,
-                    workflow_id=workflow.info().workflow_id,
-                    kind=f"client_onboarding.{event.split('/')[0]}",
-                    severity=severity,
-                    subject=subject,
-                    body=body or {},
-                ),
-                summary=f"notify: {event.split('/')[0]}",
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
-        except ActivityError:
-            workflow.logger.warning("notification %s could not be queued", event)
+        await send_notification(
+            Notification(
+                dedupe_key=f"{execution_key()}/{event}",
+                tenant_id=self.request.tenant_id,
+                workflow_id=workflow.info().workflow_id,
+                kind=f"client_onboarding.{event.split('/')[0]}",
+                severity=severity,
+                subject=subject,
+                body=body or {},
+            ),
+            summary=f"notify: {event.split('/')[0]}",
+        )
