@@ -1,6 +1,7 @@
 """Activities: every step with I/O (planning, model turns, tools, guardrails, notifications)."""
 
 from activities.answer import validate_answer
+from activities.feedback import record_feedback
 from activities.guardrails import guardrail
 from activities.messages import append_message
 from activities.model_turn import model_turn
@@ -27,6 +28,7 @@ ALL_ACTIVITIES = (
     model_turn,
     notify,
     plan,
+    record_feedback,
     validate_answer,
 )
 

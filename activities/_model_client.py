@@ -12,8 +12,10 @@ from typing import Any
 
 import anthropic
 from anthropic.types import Message
+from opentelemetry import trace
 
 from activities._failures import classify
+from ledgerd import metrics
 from ledgerd.config import Settings
 from ledgerd.contracts import RunRef, Usage
 from ledgerd.db import Pool
@@ -85,6 +87,10 @@ async def call_model(
     if thinking and settings.planner_thinking_tokens:
         options["thinking"] = {"type": "enabled", "budget_tokens": settings.planner_thinking_tokens}
         max_tokens += settings.planner_thinking_tokens
+    # The prompt's version on the step's span, so a trace compares runs by the exact text.
+    span = trace.get_current_span()
+    span.set_attribute("ledgerd.prompt.name", prompt.name)
+    span.set_attribute("ledgerd.prompt.version", prompt.version)
     started = time.monotonic()
     try:
         message = await model_client(settings).messages.create(
@@ -104,6 +110,14 @@ async def record_call(
     pool: Pool, ref: RunRef, turn: int, role: str, prompt: Prompt, message: Message, latency_ms: int
 ) -> None:
     usage = usage_of(message)
+    # Metrics first: the call happened (and is billed) even if the row below fails.
+    metrics.record_model_call(
+        model=message.model,
+        role=role,
+        daemon=metrics.daemon_of_prompt(prompt.name),
+        usage=usage,
+        latency_ms=latency_ms,
+    )
     async with pool.connection() as conn:
         await conn.execute(
             """INSERT INTO model_calls (run_id, thread, turn, role, model, prompt_name,

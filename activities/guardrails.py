@@ -17,7 +17,7 @@ from temporalio import activity
 
 from activities._model_client import call_model, content_blocks, record_call
 from activities.model_turn import RESPOND
-from ledgerd import transcript
+from ledgerd import metrics, transcript
 from ledgerd.contracts import GuardrailRequest, RunRef, Verdict
 from ledgerd.daemons import Evidence, daemon_spec
 from ledgerd.prompts import load_prompt
@@ -28,7 +28,7 @@ _EVIDENCE_CHARS = 12_000
 
 class JudgeVerdict(BaseModel):
     passed: bool
-    reasons: list[str] = Field(default_factory=list, max_length=10)
+    reasons: list[str] = Field(default_factory=list, max_length=50)
 
 
 SUBMIT_VERDICT = {
@@ -49,27 +49,45 @@ def compact(value: Any, items: int = 5) -> Any:
     return value
 
 
-def judge_brief(answer: dict[str, Any], evidence: list[Evidence]) -> str:
-    shown = json.dumps(
-        [
-            {
-                "tool": e.tool,
-                "input": compact(e.input),
-                "output": compact(e.output),
-                "is_error": e.is_error,
-            }
-            for e in evidence
-        ],
-        default=str,
-    )[:_EVIDENCE_CHARS]
-    return f"Answer to review:\n{json.dumps(answer, default=str)}\n\nTool evidence:\n{shown}"
+def judge_brief(answer: dict[str, Any], evidence: list[Evidence], task: str = "") -> str:
+    # Whole evidence when it fits; otherwise long lists cut ever shorter, so a reference list
+    # the answer must agree with (the taxonomy) survives unless it truly does not fit.
+    for items in (None, 50, 20, 5):
+        shown = json.dumps(
+            [
+                {
+                    "tool": e.tool,
+                    "input": e.input if items is None else compact(e.input, items),
+                    "output": e.output if items is None else compact(e.output, items),
+                    "is_error": e.is_error,
+                }
+                for e in evidence
+            ],
+            default=str,
+        )
+        if len(shown) <= _EVIDENCE_CHARS:
+            break
+    shown = shown[:_EVIDENCE_CHARS]
+    brief = f"Answer to review:\n{json.dumps(answer, default=str)}\n\nTool evidence:\n{shown}"
+    # The task comes last, so a judge reading "answer, then evidence" is undisturbed; it is
+    # what relevance is judged against.
+    return f"{brief}\n\nTask:\n{task}" if task else brief
+
+
+async def _task_of(ref: RunRef) -> str:
+    """The executor's opening message: the task (and plan) it was given."""
+    for entry in await transcript.entries(dependencies().pool, ref):
+        if entry["role"] == "user":
+            return " ".join(b.get("text", "") for b in entry["content"] if b.get("type") == "text")
+    return ""
 
 
 async def _judge(request: GuardrailRequest, evidence: list[Evidence]) -> tuple[JudgeVerdict, str]:
     deps = dependencies()
     prompt = load_prompt(daemon_spec(request.daemon).prompt("judge"))
     ref = RunRef(run_id=request.ref.run_id, thread=f"judge-{request.turn}")
-    content = [{"type": "text", "text": judge_brief(request.answer, evidence)}]
+    task = await _task_of(request.ref)
+    content = [{"type": "text", "text": judge_brief(request.answer, evidence, task)}]
     await transcript.append(deps.pool, ref, 0, 0, "user", content)
     message, latency = await call_model(
         deps.settings,
@@ -97,8 +115,8 @@ async def guardrail(request: GuardrailRequest) -> Verdict:
     deps = dependencies()
     spec = daemon_spec(request.daemon)
     evidence = [
-        Evidence(tool=name, input=arguments, output=output, is_error=is_error)
-        for name, arguments, output, is_error in await transcript.tool_exchanges(
+        Evidence(tool=name, input=arguments, output=output, is_error=is_error, use_id=use_id)
+        for use_id, name, arguments, output, is_error in await transcript.exchanges(
             deps.pool, request.ref
         )
         if name != RESPOND  # the answer under review is no evidence for itself
@@ -112,6 +130,7 @@ async def guardrail(request: GuardrailRequest) -> Verdict:
         judge_reasons=judged.reasons,
         judge_model=judge_model,
     )
+    metrics.record_verdict(spec.kind, verdict.passed)
     trace.get_current_span().add_event(
         "gen_ai.evaluation.result",
         {

@@ -16,8 +16,12 @@ from accounting.errors import PlatformError
 from ledgerd import transcript
 from ledgerd.contracts import ToolCallRequest, ToolOutcome
 from ledgerd.daemons import daemon_spec
+from ledgerd.memory import EmbeddingError
+from ledgerd.metrics import timed_tool_call
+from ledgerd.plan_refs import UnresolvedReference, resolve
 from ledgerd.runtime import dependencies
 from tools import toolset
+from tools._declaration import ToolContext
 
 
 def describe_validation(tool: str, error: ValidationError) -> str:
@@ -43,6 +47,7 @@ _tracer = trace.get_tracer("ledgerd.tools")
 
 
 @activity.defn(name="call_tool")
+@timed_tool_call  # ledgerd.tool.duration
 async def call_tool(request: ToolCallRequest) -> ToolOutcome:
     with _tracer.start_as_current_span(
         f"execute_tool {request.call.name}",
@@ -58,31 +63,83 @@ async def call_tool(request: ToolCallRequest) -> ToolOutcome:
         return outcome
 
 
+async def _planned_call(request: ToolCallRequest) -> str | None:
+    """For a plan step: resolve its `$from` references against the earlier steps' results and
+    record the tool_use block, since no model turn wrote one. Returns why it cannot run."""
+    deps = dependencies()
+    done = request.steps_done or {}
+    by_id = await transcript.tool_results_by_id(deps.pool, request.ref)
+    outputs = {
+        step: by_id[use_id][1]
+        for step, use_id in done.items()
+        if use_id in by_id and not by_id[use_id][2]
+    }
+    problem = None
+    try:
+        request.call.input = resolve(request.call.input, outputs)
+    except UnresolvedReference as error:
+        problem = str(error)
+    await transcript.append(
+        deps.pool,
+        request.ref,
+        request.turn,
+        request.position * 2 - 1,
+        "assistant",
+        [
+            {
+                "type": "tool_use",
+                "id": request.call.id,
+                "name": request.call.name,
+                "input": request.call.input,
+            }
+        ],
+    )
+    return problem
+
+
 async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
     deps = dependencies()
     call = request.call
     tools = toolset(*daemon_spec(request.daemon).tools)
     tool = tools.get(call.name)
     is_error = True
-    if tool is None:
+    position = request.position
+    unresolved = None
+    if request.steps_done is not None:
+        unresolved = await _planned_call(request)
+        position = request.position * 2
+    if unresolved is not None:
+        content = summary = unresolved
+    elif tool is None:
         content = f"unknown tool {call.name!r}; available tools: {', '.join(sorted(tools))}"
         summary = "unknown tool"
     else:
         try:
             result = await tool.invoke(
-                deps.pool, request.principal, call.input, request.idempotency_key
+                deps.pool,
+                request.principal,
+                call.input,
+                request.idempotency_key,
+                ToolContext(run_id=request.ref.run_id, conversation_id=request.conversation_id),
             )
         except ValidationError as error:
             content = summary = describe_validation(call.name, error)
         except PlatformError as error:
             content = f"{type(error).__name__}: {error}"
             summary = type(error).__name__
+        except EmbeddingError as error:
+            if error.retryable:
+                raise  # the provider is busy or down: Temporal retries the activity
+            # A refused embedding (bad key, bad input) will not fix itself by retrying; the
+            # model hears of it and can do without memory.
+            content = f"memory is unavailable: {error}"
+            summary = "EmbeddingError"
         else:
             content, summary, is_error = result.model_dump_json(), summarize(result), False
     block: dict[str, object] = {"type": "tool_result", "tool_use_id": call.id, "content": content}
     if is_error:
         block["is_error"] = True
-    await transcript.append(deps.pool, request.ref, request.turn, request.position, "user", [block])
+    await transcript.append(deps.pool, request.ref, request.turn, position, "user", [block])
     return ToolOutcome(
         tool_use_id=call.id, name=call.name, is_error=is_error, summary=summary[:300]
     )

@@ -115,7 +115,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
 
         async def run() -> None:
             client = await connect(settings)
-            handle = client.get_workflow_handle_for(ClientOnboarding.run, workflow_id)
+            handle = client.get_workflow_handle(workflow_id)
             found = await handle.query(ClientOnboarding.pending_approval)
             typer.echo(found.model_dump_json(indent=2) if found else "nothing is pending")
 

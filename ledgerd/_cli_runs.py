@@ -146,6 +146,11 @@ async def demo_onboarding(settings: Settings) -> None:
         typer.echo(f"  {mapping.code:>6} {mapping.name:<28} → {mapping.standard_category}")
 
 
+DEMO_QUESTION = (
+    "How much did we spend on software in Q3 2025 versus Q2 2025, and which vendors grew most?"
+)
+
+
 def register(app: typer.Typer, settings_of: Any) -> None:
     @app.command()
     def hydrate(
@@ -212,7 +217,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
 
     @app.command()
     def demo() -> None:
-        """Bring the stack up, seed it, and hydrate one unlinked vendor end to end."""
+        """Bring the stack up, seed it, hydrate a vendor, onboard a client, ask a question."""
         from accounting.seed import seed_demo_data
         from ledgerd.cli import dev
         from ledgerd.db import apply_migrations, open_pool
@@ -245,6 +250,10 @@ def register(app: typer.Typer, settings_of: Any) -> None:
                 await connect(settings), settings, "acme-service", row["raw_descriptor"]
             )
             await demo_onboarding(settings)
+            from ledgerd._cli_ask import ask_question
+
+            typer.echo(f"\nasking acme's ledger: {DEMO_QUESTION!r}")
+            await ask_question(settings, "acme-viewer", DEMO_QUESTION)
             typer.echo(
                 "\nThe stack keeps running for the Temporal UI; stop it with `ledgerd dev --down`."
             )

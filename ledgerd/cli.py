@@ -133,13 +133,19 @@ def seed(
     typer.echo(asyncio.run(run()))
 
 
+from ledgerd._cli_ask import register as register_ask  # noqa: E402
+from ledgerd._cli_eval import register as register_eval  # noqa: E402
+from ledgerd._cli_feedback import register as register_feedback  # noqa: E402
 from ledgerd._cli_onboarding import register as register_onboarding  # noqa: E402
 from ledgerd._cli_runs import register  # noqa: E402  (commands defined after `app`)
 from ledgerd._cli_trace import register as register_trace  # noqa: E402
 
 register(app, _settings)
 register_onboarding(app, _settings)
+register_ask(app, _settings)
+register_eval(app, _settings)
 register_trace(app, _settings)
+register_feedback(app, _settings)
 
 if __name__ == "__main__":
     app()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AliasChoices,
+    DirectoryPath,
     Field,
     SecretStr,
     ValidationError,
@@ -77,9 +78,25 @@ class Settings(BaseSettings):
         default=2048, ge=0, description="Extended-thinking budget of the planner; 0 turns it off."
     )
     model_max_tokens: int = Field(default=4096, ge=256)
+    prompt_dir: DirectoryPath | None = Field(
+        default=None,
+        description="Prompt files here (`<daemon>.<role>.md`) override the packaged ones: a "
+        "variant under evaluation (docs/eval.md). Versions stay content hashes.",
+    )
     capture_message_content: bool = Field(
         default=False,
         description="Record prompts and replies in model-call spans. Off: they may hold PII.",
+    )
+
+    # Memory tools: which embedder turns facts into vectors (docs/memory.md). "offline" needs
+    # no download; "http" is any OpenAI-compatible /v1/embeddings endpoint (e.g. Voyage AI).
+    embedder: Literal["offline", "http"] = "offline"
+    embedding_url: str | None = Field(
+        default=None, description="Base URL of the embeddings API, e.g. https://api.voyageai.com/v1"
+    )
+    embedding_model: str | None = Field(default=None, description="e.g. voyage-3.5")
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="The embedding provider's key. A secret: never logged or echoed."
     )
 
     # Notification channels. The database outbox always receives every notification; each
@@ -137,6 +154,14 @@ class Settings(BaseSettings):
             raise ValueError("LEDGERD_NOTIFY_EMAIL_TO is set but LEDGERD_SMTP_HOST is not")
         if (self.smtp_username is None) != (self.smtp_password is None):
             raise ValueError("LEDGERD_SMTP_USERNAME and LEDGERD_SMTP_PASSWORD go together")
+        return self
+
+    @model_validator(mode="after")
+    def _http_embedder_is_complete(self) -> Settings:
+        if self.embedder == "http" and not (self.embedding_url and self.embedding_model):
+            raise ValueError(
+                "LEDGERD_EMBEDDER=http needs LEDGERD_EMBEDDING_URL and LEDGERD_EMBEDDING_MODEL"
+            )
         return self
 
     def model_for(self, role: str) -> str:

@@ -97,6 +97,15 @@ class ToolCallRequest(BaseModel):
     daemon: str
     principal: Principal = Field(description="Injected by the runtime, never chosen by the model.")
     idempotency_key: str
+    conversation_id: str | None = Field(
+        default=None, description="Injected by the runtime: the conversation the run belongs to."
+    )
+    steps_done: dict[str, str] | None = Field(
+        default=None,
+        description="Set for a planned step: the tool_use id of each earlier step by step id. "
+        "The activity resolves the call's `$from` references against their results and "
+        "records the tool_use block itself, since no model turn wrote one.",
+    )
 
 
 class ToolOutcome(BaseModel):
@@ -180,6 +189,20 @@ class DaemonResult(BaseModel):
     tool_calls: int = 0
     usage: Usage = Field(default_factory=Usage)
     verdict: Verdict | None = None
+    plan_rounds: int = Field(default=0, description="Plans written: 1, plus one per re-plan.")
+    seconds: float = Field(default=0.0, description="Wall time of the run, by workflow time.")
+
+
+class StepCall(BaseModel):
+    """A tool call the runtime makes for a plan step, with no model turn in between.
+
+    Any value of `input` may be a reference to an earlier step's result,
+    `{"$from": "<step id>", "path": "matches.0.vendor.id"}`, resolved when the step runs
+    (see `ledgerd.plan_refs`); the step must list that step in `depends_on`.
+    """
+
+    tool: str = Field(min_length=1, max_length=64)
+    input: dict[str, Any] = Field(default_factory=dict)
 
 
 class PlanStep(BaseModel):
@@ -187,6 +210,11 @@ class PlanStep(BaseModel):
     goal: str = Field(min_length=1, max_length=500)
     tools: list[str] = Field(default_factory=list, description="Tools this step needs.")
     depends_on: list[str] = Field(default_factory=list, description="Ids of earlier steps.")
+    call: StepCall | None = Field(
+        default=None,
+        description="For daemons that execute plans: the tool call this step makes. "
+        "Steps without a call are left to the executor.",
+    )
 
 
 class Plan(BaseModel):
@@ -201,6 +229,13 @@ class PlanRequest(BaseModel):
     executor: RunRef
     daemon: str
     task: str
+    round: int = Field(default=1, ge=1, description="1 for the first plan; more for re-plans.")
+    replan: str | None = Field(
+        default=None, description="Why a new plan is needed: failed steps and what is done."
+    )
+    done: list[str] = Field(
+        default_factory=list, description="Steps of earlier rounds a re-plan may refer to."
+    )
 
 
 class PlanResult(BaseModel):

@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.plugin import SimplePlugin
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from ledgerd.metrics import StepMetricsInterceptor
 from ledgerd.telemetry import configure_tracing
 
 
@@ -40,7 +41,10 @@ class LedgerdPlugin(SimplePlugin):
             # Temporal's OpenTelemetry interceptor: one trace from the starter through the
             # workflow into every activity, with the replay-safe tracer provider that
             # `ledgerd.telemetry.configure_tracing` installs.
-            interceptors=[OpenTelemetryInterceptor(add_temporal_spans=True)],
+            interceptors=[
+                OpenTelemetryInterceptor(add_temporal_spans=True),
+                StepMetricsInterceptor(),
+            ],
             workflows=list(ALL_WORKFLOWS),
             activities=list(activities) or None,
             workflow_runner=_sandbox_runner(),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ledgerd.config import Settings
 from ledgerd.db import Pool, open_pool
+from ledgerd.memory import configure_embedder, embedder_from
 
 _current: Dependencies | None = None
 
@@ -22,6 +23,9 @@ class Dependencies:
 async def open_dependencies(settings: Settings) -> Dependencies:
     global _current
     pool = await open_pool(settings.effective_database_url, max_size=settings.db_pool_max)
+    # Memory tools embed with the configured provider; set it from these settings, which
+    # may be overrides (tests, benchmarks) rather than the process environment.
+    configure_embedder(embedder_from(settings))
     _current = Dependencies(settings=settings, pool=pool)
     return _current
 

@@ -56,8 +56,21 @@ async def messages(pool: Pool, ref: RunRef) -> list[dict[str, Any]]:
 
 async def tool_exchanges(pool: Pool, ref: RunRef) -> list[tuple[str, dict[str, Any], Any, bool]]:
     """Every (tool name, input, parsed output, is_error) of the thread, in order."""
+    return [exchange[1:] for exchange in await exchanges(pool, ref)]
+
+
+async def tool_results_by_id(pool: Pool, ref: RunRef) -> dict[str, tuple[str, Any, bool]]:
+    """(tool name, parsed output, is_error) of each tool_use id of the thread."""
+    return {
+        use_id: (name, output, is_error)
+        for use_id, name, _, output, is_error in await exchanges(pool, ref)
+    }
+
+
+async def exchanges(pool: Pool, ref: RunRef) -> list[tuple[str, str, dict[str, Any], Any, bool]]:
+    """Every (tool_use id, tool name, input, parsed output, is_error) of the thread."""
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
-    found: list[tuple[str, dict[str, Any], Any, bool]] = []
+    found: list[tuple[str, str, dict[str, Any], Any, bool]] = []
     for entry in await entries(pool, ref):
         for block in entry["content"]:
             if block.get("type") == "tool_use":
@@ -71,5 +84,7 @@ async def tool_exchanges(pool: Pool, ref: RunRef) -> list[tuple[str, dict[str, A
                     output = json.loads(text) if isinstance(text, str) else text
                 except json.JSONDecodeError:
                     output = text
-                found.append((name, arguments, output, bool(block.get("is_error"))))
+                found.append(
+                    (block["tool_use_id"], name, arguments, output, bool(block.get("is_error")))
+                )
     return found

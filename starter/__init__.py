@@ -6,6 +6,7 @@ from starter.client_onboarding import (
     onboarding_workflow_id,
     start_client_onboarding,
 )
+from starter.ledger_question import start_ledger_question
 from starter.vendor_hydration import (
     hydration_workflow_id,
     start_batch_hydration,
@@ -19,5 +20,6 @@ __all__ = [
     "onboarding_workflow_id",
     "start_batch_hydration",
     "start_client_onboarding",
+    "start_ledger_question",
     "start_vendor_hydration",
 ]

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry import trace
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -23,3 +27,19 @@ def daemon_attributes(tenant_id: str, daemon: str) -> TypedSearchAttributes:
     return TypedSearchAttributes(
         [SearchAttributePair(sa.TENANT, tenant_id), SearchAttributePair(sa.DAEMON, daemon)]
     )
+
+
+_tracer = trace.get_tracer("ledgerd.starter")
+
+
+@contextmanager
+def traced_start(what: str) -> Iterator[dict[str, str]]:
+    """A span around starting a daemon, and the memo that names its trace.
+
+    Temporal's interceptor carries the span's context into the workflow, so the run's spans
+    join this trace; its id goes into the memo, where the Temporal UI shows it next to the run
+    and `ledgerd trace` prints it, to look the trace up in Jaeger or Tempo.
+    """
+    with _tracer.start_as_current_span(f"start {what}") as span:
+        context = span.get_span_context()
+        yield {"trace_id": format(context.trace_id, "032x")} if context.is_valid else {}

@@ -14,7 +14,7 @@ from ledgerd.onboarding import (
     OnboardingRequest,
     OnboardingResult,
 )
-from starter._client import daemon_attributes
+from starter._client import daemon_attributes, traced_start
 from workflows.client_onboarding import ClientOnboarding
 
 
@@ -31,14 +31,16 @@ async def start_client_onboarding(
     workflow_id: str | None = None,
 ) -> WorkflowHandle[ClientOnboarding, OnboardingResult]:
     """Start onboarding `request.tenant_id`. The request was validated when it was built."""
-    return await client.start_workflow(
-        ClientOnboarding.run,
-        request,
-        id=workflow_id or onboarding_workflow_id(request.tenant_id),
-        task_queue=task_queue or get_settings().task_queue,
-        search_attributes=daemon_attributes(request.tenant_id, "client_onboarding"),
-        static_summary=f"Onboard {request.profile.legal_name}",
-    )
+    with traced_start("ClientOnboarding") as memo:
+        return await client.start_workflow(
+            ClientOnboarding.run,
+            request,
+            id=workflow_id or onboarding_workflow_id(request.tenant_id),
+            task_queue=task_queue or get_settings().task_queue,
+            search_attributes=daemon_attributes(request.tenant_id, "client_onboarding"),
+            memo=memo,
+            static_summary=f"Onboard {request.profile.legal_name}",
+        )
 
 
 async def decide_onboarding(

@@ -9,7 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 from accounting.principals import Principal
 from ledgerd.config import get_settings
 from ledgerd.contracts import Budget, DaemonResult
-from starter._client import daemon_attributes
+from starter._client import daemon_attributes, traced_start
 from workflows.hydrate_unlinked import BatchHydrationRequest, BatchResult, HydrateUnlinked
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
@@ -43,14 +43,16 @@ async def start_vendor_hydration(
         transaction_ids=transaction_ids,
         budget=budget,
     )
-    return await client.start_workflow(
-        VendorHydration.run,
-        request,
-        id=workflow_id or hydration_workflow_id(request),
-        task_queue=task_queue or get_settings().task_queue,
-        search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
-        static_summary=f"Hydrate vendor: {descriptor or f'{len(transaction_ids or [])} transactions'}",
-    )
+    with traced_start("VendorHydration") as memo:
+        return await client.start_workflow(
+            VendorHydration.run,
+            request,
+            id=workflow_id or hydration_workflow_id(request),
+            task_queue=task_queue or get_settings().task_queue,
+            search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
+            memo=memo,
+            static_summary=f"Hydrate vendor: {descriptor or f'{len(transaction_ids or [])} transactions'}",
+        )
 
 
 async def start_batch_hydration(
@@ -64,11 +66,13 @@ async def start_batch_hydration(
     request = BatchHydrationRequest(
         tenant_id=principal.tenant_id, principal=principal, max_concurrency=max_concurrency
     )
-    return await client.start_workflow(
-        HydrateUnlinked.run,
-        request,
-        id=f"hydrate-unlinked-{principal.tenant_id}",
-        task_queue=task_queue or get_settings().task_queue,
-        search_attributes=daemon_attributes(principal.tenant_id, "hydrate_unlinked"),
-        static_summary=f"Hydrate every unlinked merchant of {principal.tenant_id}",
-    )
+    with traced_start("HydrateUnlinked") as memo:
+        return await client.start_workflow(
+            HydrateUnlinked.run,
+            request,
+            id=f"hydrate-unlinked-{principal.tenant_id}",
+            task_queue=task_queue or get_settings().task_queue,
+            search_attributes=daemon_attributes(principal.tenant_id, "hydrate_unlinked"),
+            memo=memo,
+            static_summary=f"Hydrate every unlinked merchant of {principal.tenant_id}",
+        )

@@ -45,13 +45,34 @@ class ExecutorScript:
         return PolicyReply(tuple(ReplyToolUse(name, args) for name, args in turn(request)))
 
 
+@dataclass(frozen=True)
+class RoleScript:
+    """Replies for one role of one daemon, computed from the request (e.g. a planner that
+    answers a `Re-plan:` message differently from the first request)."""
+
+    daemon: str
+    role: str
+    reply: Callable[[MessagesRequest], Sequence[tuple[str, dict[str, Any]]]]
+    name: str = "scripted_role"
+
+    def matches(self, request: MessagesRequest) -> bool:
+        header = prompt_header(request)
+        return header.get("daemon") == self.daemon and header.get("role") == self.role
+
+    def respond(self, request: MessagesRequest) -> PolicyReply:
+        return PolicyReply(tuple(ReplyToolUse(name, args) for name, args in self.reply(request)))
+
+
 def last_results(request: MessagesRequest) -> list[tuple[str, Any, bool]]:
     return [(call.name, parsed, is_error) for call, parsed, is_error in results(request)]
 
 
 @asynccontextmanager
-async def scripted_deps(pg_url: str, script: ExecutorScript) -> AsyncIterator[Dependencies]:
-    async with OfflineModelServer(OfflineModelConfig(scenarios=(script,)), port=0) as server:
+async def scripted_deps(
+    pg_url: str, script: ExecutorScript | RoleScript, *more: RoleScript
+) -> AsyncIterator[Dependencies]:
+    scenarios = (script, *more)
+    async with OfflineModelServer(OfflineModelConfig(scenarios=scenarios), port=0) as server:
         deps = await open_dependencies(
             load_settings(database_url=pg_url, offline_model_port=server.port)
         )

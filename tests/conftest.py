@@ -59,6 +59,50 @@ def pg_url(postgres: EmbeddedPostgres) -> str:
     return clone_database(postgres, TEMPLATE)
 
 
+SEEDED = "ledgerd_seeded"
+
+
+@pytest.fixture(scope="session")
+def seeded_template(postgres: EmbeddedPostgres) -> str:
+    """A second template: migrated and loaded with the demo data (acme, globex), once."""
+    import asyncio
+
+    from accounting.seed import seed_demo_data
+
+    with psycopg.connect(postgres.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{SEEDED}" TEMPLATE "{TEMPLATE}"')
+
+    async def seed() -> None:
+        opened = await open_pool(postgres.url(SEEDED), max_size=2)
+        try:
+            await seed_demo_data(opened)
+        finally:
+            await opened.close()
+
+    asyncio.run(seed())
+    return SEEDED
+
+
+@pytest.fixture
+def seeded_pg_url(postgres: EmbeddedPostgres, seeded_template: str) -> str:
+    """A fresh database with the demo data (tenants acme and globex, calendar 2025)."""
+    return clone_database(postgres, seeded_template)
+
+
+@pytest.fixture
+async def seeded_deps(
+    seeded_pg_url: str, model_server: OfflineModelServer
+) -> AsyncIterator[Dependencies]:
+    """The worker's dependencies over a seeded database and the session's offline model."""
+    opened = await open_dependencies(
+        load_settings(database_url=seeded_pg_url, offline_model_port=model_server.port)
+    )
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
 @pytest.fixture
 def empty_pg_url(postgres: EmbeddedPostgres) -> str:
     """A fresh database with no schema at all, for migration tests."""

@@ -269,7 +269,7 @@ async def test_continue_as_new_while_waiting_keeps_the_approval(
     async with running_worker(dev_env) as queue:
         handle = await start(dev_env, queue, top_vendors=0, continue_as_new_after_events=20)
         asked = await pending(handle)
-        latest = dev_env.client.get_workflow_handle_for(ClientOnboarding.run, handle.id)
+        latest = dev_env.client.get_workflow_handle(handle.id, result_type=OnboardingResult)
         # The run that waits is not the one that started: it continues as new, carrying state.
         for _ in range(200):
             described = await latest.describe()

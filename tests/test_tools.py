@@ -35,6 +35,7 @@ def test_mutating_tools_are_exactly_the_writers() -> None:
         "link_transactions",
         "upsert_account",
         "update_client_profile",
+        "remember",
     }
 
 
@@ -108,4 +109,8 @@ def test_the_judge_sees_every_tools_evidence_even_after_a_long_page() -> None:
         ],
     )
     assert '"ups.com"' in brief.partition("Tool evidence:")[2]
-    assert "(+35 more)" in brief
+    assert "(+20 more)" in brief  # cut only as far as needed to fit
+    short = judge_brief(
+        {}, [Evidence("list_standard_categories", {}, {"c": list(range(34))}, False)]
+    )
+    assert "more)" not in short and ", 33]" in short  # a reference list that fits stays whole

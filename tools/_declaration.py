@@ -3,7 +3,9 @@
 The handler's type hints give the input and output models, its docstring the description.
 Nothing is written twice, so the schema a model sees cannot drift from what the handler
 accepts. The handler's `principal` parameter is injected by the runtime and is not part of
-the input schema: a model cannot choose who it acts as.
+the input schema: a model cannot choose who it acts as. Likewise a handler's keyword-only
+`context` parameter receives the `ToolContext` (which run, which conversation) from the
+runtime, never from the model.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ class ToolDeclarationError(TypeError):
 
 
 @dataclass(frozen=True)
+class ToolContext:
+    """Where a tool call happens, for handlers that declare a keyword-only `context`.
+
+    Handlers annotate `context` with their own read-only protocol (see
+    `ledgerd.memory.RunContext`), so the platform layer never imports the tools layer.
+    """
+
+    run_id: str
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     description: str
@@ -37,6 +51,7 @@ class Tool:
     output_model: type[BaseModel]
     handler: Handler
     mutating: bool
+    takes_context: bool = False
 
     def input_schema(self) -> dict[str, Any]:
         return self.input_model.model_json_schema()
@@ -52,17 +67,30 @@ class Tool:
         }
 
     async def invoke(
-        self, pool: Pool, principal: Principal, arguments: dict[str, Any], idempotency_key: str
+        self,
+        pool: Pool,
+        principal: Principal,
+        arguments: dict[str, Any],
+        idempotency_key: str,
+        context: ToolContext | None = None,
     ) -> BaseModel:
-        """Validate the model's arguments and call the handler as `principal`."""
+        """Validate the model's arguments and call the handler as `principal`.
+
+        A handler that takes `context` and is called without one gets the call's idempotency
+        key (which begins with the run id) as `run_id` and no conversation: scoped no wider
+        than the tenant, never to a wrong conversation.
+        """
         request = self.input_model.model_validate(arguments)
+        injected: dict[str, Any] = {}
         if self.mutating:
-            return await self.handler(pool, principal, request, idempotency_key=idempotency_key)
-        return await self.handler(pool, principal, request)
+            injected["idempotency_key"] = idempotency_key
+        if self.takes_context:
+            injected["context"] = context or ToolContext(run_id=idempotency_key)
+        return await self.handler(pool, principal, request, **injected)
 
 
 def tool(handler: Handler, *, mutating: bool = False, name: str | None = None) -> Tool:
-    """Declare `handler(pool, principal, request[, *, idempotency_key])` as a tool."""
+    """Declare `handler(pool, principal, request[, *, idempotency_key][, context])` as a tool."""
     tool_name = name or handler.__name__
     where = f"{handler.__module__}.{handler.__qualname__}"
     if not _NAME.match(tool_name):
@@ -77,7 +105,8 @@ def tool(handler: Handler, *, mutating: bool = False, name: str | None = None) -
     for label, model in (("request", input_model), ("return", output_model)):
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise ToolDeclarationError(f"{where}: the {label} type must be a pydantic model")
-    takes_key = "idempotency_key" in {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}
+    keyword_only = {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}
+    takes_key = "idempotency_key" in keyword_only
     if mutating != takes_key:
         raise ToolDeclarationError(
             f"{where}: a mutating tool's handler must take `idempotency_key`, and only it"
@@ -93,4 +122,5 @@ def tool(handler: Handler, *, mutating: bool = False, name: str | None = None) -
         output_model=output_model,
         handler=handler,
         mutating=mutating,
+        takes_context="context" in keyword_only,
     )

@@ -2,9 +2,10 @@
 
 from workflows.client_onboarding import ClientOnboarding
 from workflows.hydrate_unlinked import BatchHydrationRequest, HydrateUnlinked
+from workflows.ledger_question import LedgerQuestion, QuestionMode, QuestionRequest
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
-ALL_WORKFLOWS = (ClientOnboarding, HydrateUnlinked, VendorHydration)
+ALL_WORKFLOWS = (ClientOnboarding, HydrateUnlinked, LedgerQuestion, VendorHydration)
 
 __all__ = [
     "ALL_WORKFLOWS",
@@ -12,5 +13,8 @@ __all__ = [
     "ClientOnboarding",
     "HydrateUnlinked",
     "HydrationRequest",
+    "LedgerQuestion",
+    "QuestionMode",
+    "QuestionRequest",
     "VendorHydration",
 ]

@@ -26,6 +26,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows._keys import execution_key
+from workflows._metrics import record_outcome
 
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         ModelTurnRequest,
         Notification,
         Outcome,
+        Plan,
         PlanRequest,
         Role,
         RunRef,
@@ -76,9 +78,10 @@ MODEL_TIMEOUT = timedelta(seconds=150)
 STEP_TIMEOUT = timedelta(seconds=60)
 
 
-def describe_call(call: ToolCall) -> str:
-    """`tool: search_vendors text='SQ *BLUE BOTTLE COFF…'`: the UI's name for a tool step."""
-    shown = []
+def describe_call(call: ToolCall, step: str | None = None) -> str:
+    """`tool: search_vendors text='SQ *BLUE BOTTLE COFF…'`: the UI's name for a tool step
+    (`tool: query_ledger [q3] metrics=…` for a plan step)."""
+    shown = [f"[{step}]"] if step else []
     for key, value in list(call.input.items())[:2]:
         text = repr(value)
         shown.append(f"{key}={text[:40] + '…' if len(text) > 40 else text}")
@@ -103,12 +106,14 @@ class DaemonLoop:
         principal: Principal,
         budget: Budget | None = None,
         run_id: str | None = None,
+        conversation_id: str | None = None,
     ) -> None:
         """`run_id` names the conversation; a workflow that runs several loops (onboarding's
         mapping, then its revisions) gives each its own, so transcripts and idempotency
-        keys never collide."""
+        keys never collide. `conversation_id` links runs of one user conversation (memory)."""
         self.spec = spec
         self.principal = principal
+        self.conversation_id = conversation_id
         self.budget = budget or spec.budget
         self.workflow_id = workflow.info().workflow_id
         self.run_id = run_id or execution_key()
@@ -127,30 +132,45 @@ class DaemonLoop:
         except ActivityError as error:
             cause = error.cause or error
             result = self._end(Outcome.FAILED, f"{error.activity_type} failed: {cause}")
+        result.seconds = (workflow.now() - self.started).total_seconds()
         await self._notify(result)
+        record_outcome(self.spec.kind, result.outcome.value)
         return result
 
     async def _run(self, task: str) -> DaemonResult:
+        return await self._converse(await self._open(task))
+
+    async def _open(self, task: str) -> int:
+        """Start the executor's thread (the task, and the plan if the daemon plans); return
+        the executor's first turn. Daemons that execute their plans override this."""
         if self.spec.plan:
-            self._say("planning")
-            planned = await workflow.execute_activity(
-                plan,
-                PlanRequest(
-                    planner=RunRef(run_id=self.run_id, thread="planner"),
-                    executor=self.executor,
-                    daemon=self.spec.kind,
-                    task=task,
-                ),
-                start_to_close_timeout=MODEL_TIMEOUT,
-                retry_policy=MODEL_RETRY,
-                summary=f"plan: {self.spec.kind}",
-            )
-            self.result.model_calls += 1
-            self.result.usage = _add(self.result.usage, planned.usage)
+            await self._plan(PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task))
         else:
             await self._append(0, task, "task")
+        return 1
+
+    def _plan_refs(self) -> dict[str, RunRef]:
+        return {"planner": RunRef(run_id=self.run_id, thread="planner"), "executor": self.executor}
+
+    async def _plan(self, request: PlanRequest) -> Plan:
+        self._say("planning" if request.round == 1 else f"re-planning (round {request.round})")
+        planned = await workflow.execute_activity(
+            plan,
+            request,
+            start_to_close_timeout=MODEL_TIMEOUT,
+            retry_policy=MODEL_RETRY,
+            summary=f"plan: {self.spec.kind}"
+            if request.round == 1
+            else f"re-plan {request.round}: {self.spec.kind}",
+        )
+        self.result.plan_rounds += 1
+        self.result.model_calls += 1
+        self.result.usage = _add(self.result.usage, planned.usage)
+        return planned.plan
+
+    async def _converse(self, turn: int) -> DaemonResult:
+        """Executor turns until a validated answer passes the guardrail or a bound is hit."""
         repairs = revisions = 0
-        turn = 1
         while True:
             exhausted = self._exhausted()
             if exhausted:
@@ -244,6 +264,7 @@ class DaemonLoop:
                         daemon=self.spec.kind,
                         principal=self.principal,
                         idempotency_key=f"{self.run_id}/{turn}/{blocks.index(call) + 1}",
+                        conversation_id=self.conversation_id,
                     ),
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=STEP_RETRY,

@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 from workflows._keys import execution_key
+from workflows._metrics import record_approval_wait, record_outcome
 
 with workflow.unsafe.imports_passed_through():
     from activities.onboarding import (
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd import search_attributes as sa
     from ledgerd.contracts import Notification, Outcome, Severity
     from ledgerd.daemons import daemon_spec
+    from ledgerd.feedback import FeedbackReceipt, RunFeedback
     from ledgerd.onboarding import (
         AccountMapping,
         Action,
@@ -55,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         can_approve,
     )
     from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT, DaemonLoop, send_notification
+    from workflows._feedback import check_feedback, record_run_feedback
     from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
 _MAX_IGNORED = 50
@@ -98,6 +101,7 @@ class ClientOnboarding:
         if result.outcome is not OnboardingOutcome.APPLIED:
             await self._record(result.outcome.value)
         workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
+        record_outcome("client_onboarding", result.outcome.value)
         self._phase(Phase.DONE, result.outcome.value)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
@@ -202,6 +206,10 @@ class ClientOnboarding:
             if self.state.pending is None:
                 await self._ask(request)
             decision = await self._await_decision(request)
+            record_approval_wait(
+                (workflow.now() - self._pending().requested_at).total_seconds(),
+                decision.action.value if decision else "expired",
+            )
             if decision is None:
                 await self._tell(
                     f"expired/{self._pending().approval_id}",
@@ -413,6 +421,23 @@ class ClientOnboarding:
         self.state.status.ignored_signals = [*self.state.status.ignored_signals, problem][
             -_MAX_IGNORED:
         ]
+
+    @workflow.update
+    async def feedback(self, feedback: RunFeedback) -> FeedbackReceipt:
+        """Feedback on the account-mapping daemon's latest answer (the proposal's mappings)."""
+        assert self.request is not None
+        return await record_run_feedback(feedback, tenant_id=self.request.tenant_id)
+
+    @feedback.validator
+    def _validate_feedback(self, feedback: RunFeedback) -> None:
+        if self.request is None:
+            raise ValueError("the run has not started yet")
+        check_feedback(
+            feedback,
+            tenant_id=self.request.tenant_id,
+            daemon="account_mapping",
+            answered=self.state.proposal is not None,
+        )
 
     @workflow.query
     def status(self) -> OnboardingStatus:

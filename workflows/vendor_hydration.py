@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd.contracts import Budget, DaemonResult
     from ledgerd.daemons import daemon_spec
     from workflows._daemon_loop import DaemonLoop
+    from workflows._feedback import FeedbackOnTheLoop
 
 
 class HydrationRequest(BaseModel):
@@ -47,7 +48,7 @@ class HydrationRequest(BaseModel):
 
 
 @workflow.defn(name="VendorHydration", failure_exception_types=[ValidationError])
-class VendorHydration:
+class VendorHydration(FeedbackOnTheLoop):
     def __init__(self) -> None:
         self.loop: DaemonLoop | None = None
 
@@ -60,6 +61,7 @@ class VendorHydration:
         self.loop = DaemonLoop(spec, request.principal, request.budget)
         result = await self.loop.run(request.task())
         workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return result
 
     @workflow.query

@@ -9,7 +9,15 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from ledgerd.api import _approvals, _errors, _onboarding, _runs, _vendor_hydration
+from ledgerd.api import (
+    _approvals,
+    _errors,
+    _feedback,
+    _onboarding,
+    _questions,
+    _runs,
+    _vendor_hydration,
+)
 from ledgerd.api._resources import Resources
 from ledgerd.config import Settings
 from ledgerd.db import Pool, open_pool
@@ -62,7 +70,9 @@ def create_app(
     app.include_router(_vendor_hydration.router)
     app.include_router(_onboarding.router)
     app.include_router(_approvals.router)
+    app.include_router(_questions.router)
     app.include_router(_runs.router)
+    app.include_router(_feedback.router)
 
     @app.get("/health", response_model=Health, tags=["health"], summary="Liveness")
     async def health() -> Health:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from ledgerd.daemons._spec import DaemonSpec, Evidence
 from ledgerd.daemons.account_mapping import ACCOUNT_MAPPING, AccountMappingAnswer
+from ledgerd.daemons.ledger_question import LEDGER_QUESTION, LedgerAnswer
 from ledgerd.daemons.vendor_hydration import VENDOR_HYDRATION, VendorRecord
 
-DAEMONS: dict[str, DaemonSpec] = {spec.kind: spec for spec in (VENDOR_HYDRATION, ACCOUNT_MAPPING)}
+DAEMONS: dict[str, DaemonSpec] = {
+    spec.kind: spec for spec in (VENDOR_HYDRATION, ACCOUNT_MAPPING, LEDGER_QUESTION)
+}
 
 
 class UnknownDaemon(LookupError):
@@ -25,6 +28,7 @@ __all__ = [
     "AccountMappingAnswer",
     "DaemonSpec",
     "Evidence",
+    "LedgerAnswer",
     "UnknownDaemon",
     "VendorRecord",
     "daemon_spec",

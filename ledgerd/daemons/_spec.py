@@ -26,6 +26,7 @@ class Evidence:
     input: dict[str, Any]
     output: Any
     is_error: bool
+    use_id: str = ""
 
 
 Checks = Callable[[Any, list[Evidence]], list[CheckResult]]
@@ -42,6 +43,10 @@ class DaemonSpec:
     tools: tuple[str, ...]
     budget: Budget = field(default_factory=Budget)
     plan: bool = True
+    # The runtime runs the plan's tool calls itself (independent steps concurrently) before
+    # the executor answers, instead of the executor choosing each call turn by turn.
+    execute_plan: bool = False
+    max_replans: int = 2
     checks: Checks = _no_checks
     max_answer_repairs: int = 2
     max_revisions: int = 1

@@ -16,13 +16,14 @@ chains (events of several runs, concatenated in order) are all valid input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from temporalio.api.common.v1 import Payload, Payloads, SearchAttributes
+from temporalio.api.common.v1 import Header, Memo, Payload, Payloads, SearchAttributes
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
@@ -53,6 +54,9 @@ from ledgerd.trace._prices import COST_NOTE, estimate_cost
 
 Row = Mapping[str, Any]
 E = EventType
+
+TRACER_HEADER = "_tracer-data"  # temporalio.contrib.opentelemetry's header key
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 _CLOSED_ACTIVITY = {
     E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: ActivityStatus.COMPLETED,
@@ -127,6 +131,7 @@ class _History:
     result: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
     next_run_id: str | None = None
+    trace_id: str | None = None
     activities: list[_Activity] = field(default_factory=list)
 
 
@@ -176,6 +181,25 @@ class _Reader:
             return None
         return value if isinstance(value, str) else None
 
+    def trace_id(self, memo: Memo, header: Header) -> str | None:
+        """The memo's `trace_id` (written by the starter), else the trace of the context
+        Temporal's OpenTelemetry interceptor put in the header (`_tracer-data`)."""
+        if "trace_id" in memo.fields:
+            text = self.text(memo.fields["trace_id"])
+            if text and _TRACE_ID.fullmatch(text):
+                return text
+        if TRACER_HEADER in header.fields:
+            decode = default_converter().payload_converter  # how the interceptor encodes it
+            try:
+                carrier = decode.from_payloads([header.fields[TRACER_HEADER]], None)[0]
+            except Exception:
+                return None
+            parent = carrier.get("traceparent", "") if isinstance(carrier, dict) else ""
+            parts = str(parent).split("-")
+            if len(parts) == 4 and _TRACE_ID.fullmatch(parts[1]) and set(parts[1]) != {"0"}:
+                return parts[1]
+        return None
+
     def search(self, attributes: SearchAttributes, into: dict[str, Any]) -> None:
         decode = default_converter().payload_converter  # search attributes are never encoded
         for name, payload in attributes.indexed_fields.items():
@@ -205,6 +229,7 @@ class _Reader:
                     h.task_queue = a.task_queue.name or None
                     if event.HasField("user_metadata"):
                         h.summary = self.text(event.user_metadata.summary)
+                    h.trace_id = self.trace_id(a.memo, a.header)
                 self.search(a.search_attributes, h.search)
             elif kind == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
                 attrs = event.upsert_workflow_search_attributes_event_attributes
@@ -575,6 +600,11 @@ class _Assembler:
         )
         conversation = _ref(request.get("ref"), "executor")[0]
         turn = _int(request.get("turn"))
+        if request.get("steps_done") is not None:  # a plan step: no model turn asked for it
+            plans = [p for p in self.plans if p.conversation == conversation]
+            if plans:
+                plans[-1].executed.append(trace)
+                return
         if (step := self._step_for(conversation, turn, f"tool call {trace.name}")) is not None:
             step.tool_calls.append(trace)
 
@@ -675,7 +705,9 @@ def _totals(calls: list[ModelCallTrace], asm: _Assembler, h: _History) -> Totals
         entry.calls += 1
         entry.usage = _add(entry.usage, call.usage)
         entry.cost_usd += call.cost_usd
-    tools = [t for s in asm.steps for t in s.tool_calls]
+    tools = [t for p in asm.plans for t in p.executed] + [
+        t for s in asm.steps for t in s.tool_calls
+    ]
     end = h.closed_at or h.last_event_at
     wall = (end - h.started_at).total_seconds() if end and h.started_at else None
     return Totals(
@@ -779,6 +811,7 @@ def build_trace(
         outcome=str(outcome) if outcome else None,
         reason=h.reason,
         temporal_ui=temporal_ui,
+        trace_id=h.trace_id,
     )
     return DecisionTrace(
         run=run,

@@ -53,7 +53,13 @@ async def _decode_in_place(events: list[HistoryEvent], codec: PayloadCodec) -> N
             await decode(summary)
             event.user_metadata.summary.CopyFrom(summary.payloads[0])
         kind = event.event_type
-        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            memo = event.workflow_execution_started_event_attributes.memo
+            for key in list(memo.fields):
+                fields = Payloads(payloads=[memo.fields[key]])
+                await decode(fields)
+                memo.fields[key].CopyFrom(fields.payloads[0])
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             await decode(event.activity_task_scheduled_event_attributes.input)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             await decode(event.activity_task_completed_event_attributes.result)

@@ -59,6 +59,10 @@ class PlanTrace(BaseModel):
     accepted: bool = Field(description="The plan activity returned it as valid.")
     model_calls: list[ModelCallTrace] = Field(default_factory=list)
     timing: Timing | None = None
+    executed: list[ToolCallTrace] = Field(
+        default_factory=list,
+        description="The plan's tool calls, run by the workflow (daemons that execute plans).",
+    )
 
 
 class ToolCallTrace(BaseModel):
@@ -178,6 +182,11 @@ class RunInfo(BaseModel):
     outcome: str | None = None
     reason: str | None = None
     temporal_ui: str | None = None
+    trace_id: str | None = Field(
+        default=None,
+        description="The run's OpenTelemetry trace id (hex): the memo the starter wrote, else "
+        "the trace context Temporal carried in the start event's header.",
+    )
 
 
 class DecisionTrace(BaseModel):
@@ -206,3 +215,6 @@ class DecisionTrace(BaseModel):
     def plan(self) -> PlanTrace | None:
         """The (first) loop's plan."""
         return self.plans[0] if self.plans else None
+
+
+PlanTrace.model_rebuild()  # `executed` names ToolCallTrace, defined after it

@@ -153,6 +153,8 @@ class _Renderer:
         self.line(f"  {'runs':<9} {', '.join(run.run_ids) or '—'}")
         if run.temporal_ui:
             self.line(f"  {'UI':<9} {run.temporal_ui}")
+        if run.trace_id:
+            self.line(f"  {'trace':<9} {run.trace_id}")
 
     def loop(self, conversation: str) -> str:
         return f"  [{conversation}]" if self.many_loops and conversation else ""
@@ -191,6 +193,8 @@ class _Renderer:
             self.line(f"  {'':<{width}}    tools {tools}{after}")
         if plan.rationale:
             self.out.extend(_wrap("rationale", plan.rationale, 2))
+        for executed in plan.executed:
+            self.tool(executed)
 
     def step(self, step: StepTrace) -> None:
         where = f"turn {step.turn}; {self.status(step.timing)}"

@@ -8,5 +8,6 @@ Scenarios are tried in registration order, before the generic policy.
 
 from ledgerd.offline_model.scenarios import (
     account_mapping,  # noqa: F401
+    ledger_question,  # noqa: F401
     vendor_hydration,  # noqa: F401
 )

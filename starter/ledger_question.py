@@ -1,0 +1,50 @@
+"""Ask the ledger a question from a service: validated here, so a bad request starts nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.client import Client, WorkflowHandle
+
+from accounting.principals import Principal
+from ledgerd.config import get_settings
+from ledgerd.contracts import Budget, DaemonResult
+from starter._client import daemon_attributes, traced_start
+from workflows.ledger_question import LedgerQuestion, QuestionMode, QuestionRequest
+
+
+async def start_ledger_question(
+    client: Client,
+    *,
+    principal: Principal,
+    question: str,
+    mode: QuestionMode = QuestionMode.PLANNED,
+    conversation_id: str | None = None,
+    budget: Budget | None = None,
+    workflow_id: str | None = None,
+    task_queue: str | None = None,
+) -> WorkflowHandle[LedgerQuestion, DaemonResult]:
+    """Start answering `question` as `principal`; the answer is a `LedgerAnswer` dump in
+    `DaemonResult.answer`. Questions of one `conversation_id` share what they remember.
+
+    Raises `pydantic.ValidationError` naming what is wrong before anything is started.
+    """
+    request = QuestionRequest(
+        tenant_id=principal.tenant_id,
+        principal=principal,
+        question=question,
+        mode=mode,
+        conversation_id=conversation_id,
+        budget=budget,
+    )
+    with traced_start("LedgerQuestion") as memo:
+        return await client.start_workflow(
+            LedgerQuestion.run,
+            request,
+            # Every question is its own run; asking the same words twice asks twice.
+            id=workflow_id or f"ledger-question-{principal.tenant_id}-{uuid.uuid4().hex[:12]}",
+            task_queue=task_queue or get_settings().task_queue,
+            search_attributes=daemon_attributes(request.tenant_id, "ledger_question"),
+            memo=memo,
+            static_summary=f"Question: {question[:180]}",
+        )
