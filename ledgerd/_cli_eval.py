@@ -36,6 +36,7 @@ async def run_question_set(
             pool,
             questions,
             mode=QuestionMode(mode),
+            task_queue=settings.task_queue,
             concurrency=concurrency,
         )
     finally:

@@ -8,6 +8,8 @@ loop. The figures are printed (`-s`); the assertions are on counts, never on tim
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
@@ -123,3 +125,29 @@ async def test_a_question_over_http_is_answered_for_the_callers_tenant_only(
     assert bad.status_code == 422
     fields = {f["field"] for f in bad.json()["error"]["fields"]}
     assert fields == {"question", "tenant"}, bad.json()
+
+
+async def test_ledgerd_eval_questions_reports_correct_and_grounded_per_question(
+    time_skipping_env: WorkflowEnvironment, seeded_deps: Dependencies, tmp_path: Path
+) -> None:
+    env = {
+        "TEMPORAL_ADDRESS": time_skipping_env.client.service_client.config.target_host,
+        "DATABASE_URL": seeded_deps.settings.effective_database_url,
+        "LEDGERD_OFFLINE_MODEL_PORT": str(seeded_deps.settings.offline_model_port),
+    }
+    ids = ["acme-aws-march", "globex-cafe-imports-q3-vs-q2"]
+    out = tmp_path / "report.json"
+    async with running_worker(time_skipping_env) as queue:
+        ran = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            ["eval", "questions", *(a for i in ids for a in ("--only", i)), "--out", str(out)],
+            env={**env, "LEDGERD_TASK_QUEUE": queue},
+        )
+        missing = await asyncio.to_thread(
+            CliRunner().invoke, app, ["eval", "questions", "--only", "no-such-question"], env=env
+        )
+    assert ran.exit_code == 0, ran.output
+    assert "correct 2/2, grounded 2/2" in ran.stdout
+    assert sorted(case["id"] for case in json.loads(out.read_text())) == sorted(ids)
+    assert missing.exit_code == 2 and "no-such-question" in missing.output

@@ -20,6 +20,7 @@ from ledgerd.contracts import DaemonResult, Outcome, Plan
 from ledgerd.offline_model import MessagesRequest
 from ledgerd.offline_model._policy import user_text
 from ledgerd.runtime import Dependencies
+from ledgerd.trace import load_trace
 from tests._scripted_model import RoleScript, scripted_deps
 from tests.conftest import record_history, running_worker
 from workflows import LedgerQuestion, QuestionRequest
@@ -130,6 +131,8 @@ async def test_independent_steps_run_together_and_a_dependent_step_waits_for_its
             time_skipping_env, deps, "plan-parallel", "Who is Amazon Web Services?"
         )
         inputs = await executor_inputs(deps)
+        async with deps.pool.connection() as conn:
+            trace = await load_trace(time_skipping_env.client, conn, "plan-parallel")
     await record_history(time_skipping_env, "plan-parallel", "ledger_question_planned")
     assert result.outcome is Outcome.COMPLETED, result.reason
     steps = tool_steps(history)
@@ -140,6 +143,11 @@ async def test_independent_steps_run_together_and_a_dependent_step_waits_for_its
     assert isinstance(found_id, str) and len(found_id) == 36, "the reference was resolved"
     assert (result.plan_rounds, result.tool_calls, result.steps) == (1, 3, 1)
     assert result.model_calls == 3  # planner, one executor turn, judge
+    # The decision trace shows the plan's steps under the plan, with their resolved inputs.
+    executed = trace.plans[0].executed
+    assert [t.tool_use_id for t in executed] == ["step-1-find", "step-1-cats", "step-1-vendor"]
+    assert executed[2].arguments == {"vendor_id": found_id}
+    assert trace.totals.tool_calls == 3
 
 
 async def test_a_failed_step_is_replanned_and_the_new_plan_uses_what_is_done(
@@ -216,3 +224,41 @@ def test_a_replan_may_refer_to_steps_done_earlier() -> None:
     allowed = {"get_vendor", "respond"}
     assert check_plan(plan, allowed, executable=True, done=frozenset({"find"})) == []
     assert check_plan(plan, allowed, executable=True) != []
+
+
+def revising(first: str, then: str) -> RoleScript:
+    """An executor that states `first` until the guardrail rejects it, then `then`."""
+
+    def reply(request: MessagesRequest) -> Reply:
+        text = then if "The guardrail rejected your answer" in user_text(request) else first
+        return [("respond", {"text": text, "figures": [], "citations": []})]
+
+    return RoleScript("ledger_question", "executor", reply)
+
+
+@pytest.mark.parametrize(
+    ("revised", "outcome", "executor_turns"),
+    [
+        ("Amazon Web Services is a vendor of ours.", Outcome.COMPLETED, 2),
+        ("It cost $12,345.00 in all.", Outcome.ESCALATED, 2),
+    ],
+)
+async def test_an_ungrounded_number_gets_one_revision_then_escalates(
+    time_skipping_env: WorkflowEnvironment,
+    seeded_pg_url: str,
+    revised: str,
+    outcome: Outcome,
+    executor_turns: int,
+) -> None:
+    plan = [step("find", "search_vendors", {"text": "Amazon Web Services"})]
+    scripts = (
+        planner({1: plan}),
+        revising("We paid them $98,765.43 last year.", revised),
+        PASSING_JUDGE,
+    )
+    async with scripted_deps(seeded_pg_url, *scripts) as deps:
+        result, _ = await ask(time_skipping_env, deps, f"plan-grounding-{outcome}", "Who is AWS?")
+    assert result.outcome is outcome, result.reason
+    assert result.steps == executor_turns
+    if outcome is Outcome.ESCALATED:
+        assert "numbers_grounded" in result.reason and "12,345.00" in result.reason

@@ -463,6 +463,13 @@ class _Transcript:
     def requested_tools(self, ref: _Ref, turn: int) -> list[str]:
         return [str(b.get("name")) for b in self._blocks(ref, turn)]
 
+    def tool_input(self, ref: _Ref, tool_use_id: str) -> dict[str, Any] | None:
+        """The input a tool_use block recorded: for a plan step, with references resolved."""
+        for block in self._blocks(ref):
+            if block.get("id") == tool_use_id:
+                return _dict(block.get("input"))
+        return None
+
 
 class _Assembler:
     def __init__(
@@ -601,6 +608,10 @@ class _Assembler:
         conversation = _ref(request.get("ref"), "executor")[0]
         turn = _int(request.get("turn"))
         if request.get("steps_done") is not None:  # a plan step: no model turn asked for it
+            ref = _ref(request.get("ref"), "executor")
+            # History holds the planned input (with `$from` references); the transcript holds
+            # what the step actually ran with.
+            trace.arguments = self.transcript.tool_input(ref, trace.tool_use_id) or trace.arguments
             plans = [p for p in self.plans if p.conversation == conversation]
             if plans:
                 plans[-1].executed.append(trace)
