@@ -82,11 +82,12 @@ async def _task_of(ref: RunRef) -> str:
     return ""
 
 
-async def _judge(request: GuardrailRequest, evidence: list[Evidence]) -> tuple[JudgeVerdict, str]:
+async def _judge(
+    request: GuardrailRequest, evidence: list[Evidence], task: str
+) -> tuple[JudgeVerdict, str]:
     deps = dependencies()
     prompt = load_prompt(daemon_spec(request.daemon).prompt("judge"))
     ref = RunRef(run_id=request.ref.run_id, thread=f"judge-{request.turn}")
-    task = await _task_of(request.ref)
     content = [{"type": "text", "text": judge_brief(request.answer, evidence, task)}]
     await transcript.append(deps.pool, ref, 0, 0, "user", content)
     message, latency = await call_model(
@@ -121,8 +122,9 @@ async def guardrail(request: GuardrailRequest) -> Verdict:
         )
         if name != RESPOND  # the answer under review is no evidence for itself
     ]
-    checks = spec.checks(spec.output_model.model_validate(request.answer), evidence)
-    judged, judge_model = await _judge(request, evidence)
+    task = await _task_of(request.ref)
+    checks = spec.checks(spec.output_model.model_validate(request.answer), evidence, task)
+    judged, judge_model = await _judge(request, evidence, task)
     verdict = Verdict(
         passed=all(c.passed for c in checks) and judged.passed,
         checks=checks,
@@ -136,8 +138,14 @@ async def guardrail(request: GuardrailRequest) -> Verdict:
         {
             "gen_ai.evaluation.name": f"{spec.kind}.guardrail",
             "gen_ai.evaluation.score.label": "pass" if verdict.passed else "fail",
-            "gen_ai.evaluation.explanation": "; ".join(verdict.reasons())[:1000]
-            or "all checks passed",
+            # Names only: reasons quote amounts, vendors and the judge's free text, which the
+            # verdict in history keeps; spans go to shared observability backends.
+            "gen_ai.evaluation.explanation": "failed: "
+            + ", ".join(
+                [c.name for c in checks if not c.passed] + ([] if judged.passed else ["judge"])
+            )
+            if not verdict.passed
+            else "all checks passed",
             "gen_ai.request.model": judge_model,
         },
     )

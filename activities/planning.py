@@ -59,6 +59,11 @@ def check_plan(
         seen.add(step.id)
         if step.call is None or not executable:
             continue
+        problems += [
+            f"step {step.id}: depends on {d!r}, which makes no tool call, so nothing to wait for"
+            for d in step.depends_on
+            if d in seen and d not in with_calls
+        ]
         problems += _check_call(step, allowed - {"respond"}, with_calls)
         with_calls.add(step.id)
     return problems
@@ -75,11 +80,6 @@ def _check_call(step: PlanStep, allowed: set[str], with_calls: set[str]) -> list
         f"{where}: refers to {ref!r} without depending on it"
         for ref in references(step.call.input)
         if ref not in step.depends_on
-    ]
-    problems += [
-        f"{where}: depends on {d!r}, which makes no tool call to take a result from"
-        for d in references(step.call.input)
-        if d in step.depends_on and d not in with_calls
     ]
     if not references(step.call.input):
         try:

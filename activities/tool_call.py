@@ -125,8 +125,9 @@ async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
         except ValidationError as error:
             content = summary = describe_validation(call.name, error)
         except PlatformError as error:
-            content = f"{type(error).__name__}: {error}"
-            summary = type(error).__name__
+            # The platform's own words (ids, keys, what is allowed), never row contents: the
+            # re-planner only sees this summary, so it must say what to change.
+            content = summary = f"{type(error).__name__}: {error}"
         except EmbeddingError as error:
             if error.retryable:
                 raise  # the provider is busy or down: Temporal retries the activity

@@ -34,6 +34,7 @@ from temporalio.worker import (
 
 from ledgerd.contracts import ToolCallRequest, ToolOutcome, Usage
 from ledgerd.trace._prices import estimate_cost
+from tools import CATALOG
 
 # Bucket boundaries the GenAI semantic conventions recommend for these two histograms.
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)  # fmt: skip
@@ -149,7 +150,10 @@ def timed_tool_call(call_tool: ToolActivity) -> ToolActivity:
             tool_duration.record(
                 time.monotonic() - started,
                 {
-                    "gen_ai.tool.name": request.call.name,
+                    # The model names the tool: only catalogued names become attribute values.
+                    "gen_ai.tool.name": request.call.name
+                    if request.call.name in CATALOG
+                    else "unknown",
                     "ledgerd.tool.is_error": is_error,
                     "ledgerd.daemon": request.daemon,
                 },

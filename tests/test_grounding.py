@@ -149,3 +149,77 @@ def test_evaluate_refuses_anything_but_arithmetic() -> None:
         evaluate("__import__('os').system('true')")
     with pytest.raises(BadExpression):
         evaluate("2 ** 10")
+
+
+GROWTH = [
+    Evidence(
+        tool="query_ledger",
+        input={"min_amount": "77777.77", "start_date": "2025-07-01", "limit": 3},
+        output={
+            "period": {"start": "2025-07-01", "end": "2025-09-30"},
+            "totals": {"sum": "48210.55", "change": "8110.55", "change_pct": "20.2"},
+            "rows": [{"vendor_id": "v-1", "vendor_name": "Figma", "transaction_ids": ["t-1"]}],
+        },
+        is_error=False,
+        use_id="step-1-q3",
+    )
+]
+
+
+def plain(text: str, **more: Any) -> dict[str, Any]:
+    return {"text": text, "figures": [], "citations": [], **more}
+
+
+@pytest.mark.parametrize(
+    ("text", "grounded"),
+    [
+        ("Spend grew by $8,110.55 (+20.2%).", True),
+        ("Spend fell by $8,110.55 (-20.2%).", False),  # the tools say it grew
+        ("A decrease of $8,110.55.", False),
+        ("Spend was about $48,000 in Q3.", True),  # a round figure, shown as one
+        ("Spend was $47,000.", False),
+        ("Over 30 vendors.", False),  # the period's day 30 grounds no count
+        ("All of it: 100%.", False),
+        ("The top 3 vendors.", True),  # the limit the query asked for
+        ("Payments over $77,777.77.", False),  # a filter the model chose proves nothing
+        ("Spend was USD48210.55.", True),
+        ("Spend was USD99999.99.", False),
+    ],
+)
+def test_direction_precision_and_what_counts_as_evidence(text: str, grounded: bool) -> None:
+    assert ("numbers_grounded" not in failed(plain(text), GROWTH)) is grounded
+
+
+def test_a_percentage_may_be_computed_with_100() -> None:
+    shown = [{"expression": "(48210.55 - 40100.00) / 40100.00 * 100", "result": "20.2"}]
+    evidence = [*GROWTH, EVIDENCE[0]]
+    assert failed(plain("Up 20.2%.", calculations=shown), evidence) == {}
+
+
+@pytest.mark.parametrize(
+    "expression", ["True + 1", "1e999999999999 * 1", "1e308 * 1e308", "1 / 0", "9" * 200]
+)
+def test_hostile_calculations_fail_the_check_without_crashing_it(expression: str) -> None:
+    shown = [{"expression": expression, "result": "1E+999999999"}]
+    problems = failed(plain("No figures.", calculations=shown))
+    assert "calculations_correct" in problems
+    assert len(problems["calculations_correct"]) <= 1000
+
+
+def test_a_citation_must_be_an_id_of_its_kind() -> None:
+    as_transaction = [{"kind": "transaction", "id": "Figma"}]
+    assert "citations_grounded" in failed(plain("x", citations=as_transaction), GROWTH)
+    vendor_as_transaction = [{"kind": "transaction", "id": "v-1"}]
+    assert "citations_grounded" in failed(plain("x", citations=vendor_as_transaction), GROWTH)
+    right = [{"kind": "vendor", "id": "v-1"}, {"kind": "transaction", "id": "t-1"}]
+    assert failed(plain("x", citations=right), GROWTH) == {}
+
+
+def test_numbers_of_the_question_itself_are_grounded_but_not_the_tasks_date() -> None:
+    task = "Question: Which vendors got more than $10,000?\nToday's date: 2026-11-23"
+    text = plain("Two vendors got more than $10,000.00.")
+    answer = LedgerAnswer.model_validate(text)
+    assert all(c.passed for c in grounding_checks(answer, GROWTH, task))
+    assert not all(c.passed for c in grounding_checks(answer, GROWTH))
+    counted = LedgerAnswer.model_validate(plain("We paid 23 vendors."))
+    assert not all(c.passed for c in grounding_checks(counted, GROWTH, task))

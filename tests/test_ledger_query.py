@@ -298,7 +298,7 @@ async def test_unknown_categories_are_refused_by_name(ledger: Pool) -> None:
 
 async def test_declared_as_a_read_only_tool_with_a_compact_result(ledger: Pool) -> None:
     declared = CATALOG["query_ledger"]
-    assert declared.input_model is LedgerQuery and not declared.mutating
+    assert issubclass(declared.input_model, LedgerQuery) and not declared.mutating
     schema = declared.input_schema()
     assert "comparison period" in schema["properties"]["compare_start"]["description"]
     assert schema["properties"]["limit"]["maximum"] == MAX_ROWS

@@ -211,6 +211,17 @@ async def test_replanning_is_bounded_and_the_executor_still_answers(
             [step("a", "search_vendors", {"text": "x"}), step("a", "list_standard_categories", {})],
             "the id is already used",
         ),
+        (
+            [
+                {"id": "think", "goal": "compare the totals"},
+                step("b", "list_standard_categories", {}, "think"),
+            ],
+            "makes no tool call, so nothing to wait for",
+        ),
+        (
+            [step("a", "search_vendors", {"text": "x", "txet": "y"})],
+            "txet",  # a misspelt field is refused, not silently dropped
+        ),
     ],
 )
 def test_a_plan_is_checked_before_anything_runs(plan: list[dict[str, Any]], problem: str) -> None:
@@ -262,3 +273,18 @@ async def test_an_ungrounded_number_gets_one_revision_then_escalates(
     assert result.steps == executor_turns
     if outcome is Outcome.ESCALATED:
         assert "numbers_grounded" in result.reason and "12,345.00" in result.reason
+
+
+async def test_a_planner_that_never_plans_validly_leaves_the_executor_to_work_step_by_step(
+    time_skipping_env: WorkflowEnvironment, seeded_pg_url: str
+) -> None:
+    invalid = [step("a", "drop_tables", {})]
+    scripts = (planner({1: invalid}), answering("No figures to give."), PASSING_JUDGE)
+    async with scripted_deps(seeded_pg_url, *scripts) as deps:
+        result, history = await ask(time_skipping_env, deps, "plan-invalid", "Who is AWS?")
+    assert result.outcome is Outcome.COMPLETED, result.reason
+    assert result.plan_rounds == 0 and result.steps == 1
+    failures = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
+    ]
+    assert len(failures) == 1  # the plan activity, not retried: an invalid plan is final

@@ -16,11 +16,23 @@ from tools import CATALOG, ToolDeclarationError, tool, toolset
 
 def test_schemas_are_the_handlers_own_models() -> None:
     search = CATALOG["search_vendors"]
-    assert search.input_model is vendors.VendorSearch
+    assert issubclass(search.input_model, vendors.VendorSearch)
     assert search.output_model is vendors.VendorMatches
-    assert search.input_schema() == vendors.VendorSearch.model_json_schema()
+    assert search.input_schema() == {
+        **vendors.VendorSearch.model_json_schema(),
+        "additionalProperties": False,
+    }
     assert search.description.startswith("Find the tenant's existing vendors")
     assert search.input_schema()["properties"]["text"]["maxLength"] == 200
+
+
+async def test_a_misspelt_field_is_refused_naming_it_not_silently_dropped() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="category"):
+        CATALOG["query_ledger"].input_model.model_validate(
+            {"category": ["software"], "start_date": "2025-07-01"}
+        )
 
 
 def test_no_schema_lets_the_model_choose_who_it_acts_as() -> None:

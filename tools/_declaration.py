@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from accounting.principals import Principal
 from ledgerd.db import Pool
@@ -89,6 +89,23 @@ class Tool:
         return await self.handler(pool, principal, request, **injected)
 
 
+def _forbidding_extras(model: type[BaseModel]) -> type[BaseModel]:
+    """The request model, refusing fields it does not define. A misspelt filter
+    (`category` for `categories`) must fail naming the field: silently dropped, it would
+    answer a different question with a confident, correct-looking number."""
+    if model.model_config.get("extra") == "forbid":
+        return model
+    return type(
+        model.__name__,
+        (model,),
+        {
+            "model_config": ConfigDict(extra="forbid"),
+            "__module__": model.__module__,
+            "__doc__": model.__doc__,
+        },
+    )
+
+
 def tool(handler: Handler, *, mutating: bool = False, name: str | None = None) -> Tool:
     """Declare `handler(pool, principal, request[, *, idempotency_key][, context])` as a tool."""
     tool_name = name or handler.__name__
@@ -118,7 +135,7 @@ def tool(handler: Handler, *, mutating: bool = False, name: str | None = None) -
     return Tool(
         name=tool_name,
         description=description,
-        input_model=input_model,
+        input_model=_forbidding_extras(input_model),
         output_model=output_model,
         handler=handler,
         mutating=mutating,

@@ -17,7 +17,14 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.tool_call import call_tool
-    from ledgerd.contracts import Plan, PlanRequest, PlanStep, ToolCall, ToolCallRequest
+    from ledgerd.contracts import (
+        Plan,
+        PlanRequest,
+        PlanStep,
+        ToolCall,
+        ToolCallRequest,
+        ToolOutcome,
+    )
     from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT, DaemonLoop, describe_call
 
 
@@ -27,9 +34,15 @@ class PlannedLoop(DaemonLoop):
     async def _open(self, task: str) -> int:
         done: dict[str, str] = {}  # step id -> the tool_use id holding its result
         summaries: dict[str, str] = {}
-        current: Plan | None = await self._plan(
-            PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task)
-        )
+        try:
+            current: Plan | None = await self._plan(
+                PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task)
+            )
+        except ActivityError as error:
+            # No valid plan even after a repair: the executor works step by step instead.
+            workflow.logger.warning("planning failed, answering step by step: %s", error.cause)
+            await self._append(0, task, "task: planning failed, step by step")
+            return 1
         rounds = 1
         failed: dict[str, str] = {}
         while current is not None:
@@ -95,24 +108,14 @@ class PlannedLoop(DaemonLoop):
             call = ToolCall(
                 id=f"step-{rounds}-{step.id}", name=step.call.tool, input=step.call.input
             )
-            outcome = await workflow.execute_activity(
-                call_tool,
-                ToolCallRequest(
-                    ref=self.executor,
-                    turn=rounds,
-                    position=position,
-                    call=call,
-                    daemon=self.spec.kind,
-                    principal=self.principal,
-                    idempotency_key=f"{self.run_id}/plan-{rounds}/{step.id}",
-                    conversation_id=self.conversation_id,
-                    steps_done=dict(done),
-                ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-                summary=describe_call(call, step.id),
-            )
             self.result.tool_calls += 1
+            try:
+                outcome = await self._run_step(call, step.id, rounds, position, dict(done))
+            except ActivityError as error:
+                # Out of retries (the database or the embedder stayed down): the step failed
+                # like a tool error would; its siblings run on and the planner hears of it.
+                failed[step.id] = f"{call.name} did not complete: {error.cause or error}"[:300]
+                return
             if outcome.is_error:
                 failed[step.id] = outcome.summary
             else:
@@ -125,3 +128,24 @@ class PlannedLoop(DaemonLoop):
             tasks[step.id] = asyncio.create_task(run(position, step))
         await asyncio.gather(*tasks.values())
         return failed
+
+    async def _run_step(
+        self, call: ToolCall, step_id: str, rounds: int, position: int, done: dict[str, str]
+    ) -> ToolOutcome:
+        return await workflow.execute_activity(
+            call_tool,
+            ToolCallRequest(
+                ref=self.executor,
+                turn=rounds,
+                position=position,
+                call=call,
+                daemon=self.spec.kind,
+                principal=self.principal,
+                idempotency_key=f"{self.run_id}/plan-{rounds}/{step_id}",
+                conversation_id=self.conversation_id,
+                steps_done=done,
+            ),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=describe_call(call, step_id),
+        )

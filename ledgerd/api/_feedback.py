@@ -45,7 +45,10 @@ async def give(
 ) -> FeedbackReceipt:
     """Thumbs, a 1-5 rating, a correction (the answer as it should have been, validated
     against the daemon's output model) and a comment; at least one of them."""
-    key = f"http/{principal.tenant_id}/{idempotency_key}" if idempotency_key else None
+    # Per principal: two people of one tenant who happen to send the same key both count.
+    key = (
+        f"http/{principal.tenant_id}/{principal.id}/{idempotency_key}" if idempotency_key else None
+    )
     try:
         return await give_feedback(client, pool, principal, workflow_id, body, idempotency_key=key)
     except (NotFound, AccessDenied):

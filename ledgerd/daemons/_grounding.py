@@ -42,31 +42,60 @@ _SCALES = {
 _NUMERIC_STRING = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
+_DOWN = re.compile(
+    r"(?:\b(?:fell|decreased|dropped|declined|shrank|down|lower)(?:\s+by)?"
+    r"|\ba\s+(?:decrease|decline|drop|reduction|fall)\s+of)\s*$",
+    re.IGNORECASE,
+)
+_UP = re.compile(
+    r"(?:\b(?:rose|increased|grew|up|higher)(?:\s+by)?"
+    r"|\ban?\s+(?:increase|rise|growth|jump)\s+of)\s*$",
+    re.IGNORECASE,
+)
+_CURRENCY_CODE = re.compile(r"\b(?:USD|US\$)\s?(?=\d)")
+# Model output is parsed here: keep magnitudes sane so arithmetic and messages stay small.
+_LIMIT = Decimal("1e15")
+
+
 @dataclass(frozen=True)
 class Stated:
-    """A number as the text states it: its value in units, and how precisely it is shown."""
+    """A number as the text states it: its value in units, how precisely it is shown, and
+    the direction the words give it (-1 "fell by", +1 "grew by", 0 none)."""
 
     text: str
     value: Decimal
     tolerance: Decimal
     percent: bool
+    sign: int = 0
+    year: bool = False
 
 
 def stated_numbers(text: str) -> list[Stated]:
-    text = _UUID.sub(" ", _DATE.sub(" ", text))
+    text = _CURRENCY_CODE.sub("$", _UUID.sub(" ", _DATE.sub(" ", text)))
     found = []
     for match in _NUMBER.finditer(text):
         digits = match["digits"].replace(",", "")
         suffix = (match["suffix"] or "").strip()
         scale = _SCALES.get(suffix.lower(), Decimal(1)) if suffix != "%" else Decimal(1)
-        places = len(digits.partition(".")[2])
+        whole, _, decimals = digits.partition(".")
+        places = len(decimals)
+        money = "$" in match.group(0)
+        if not places and money and scale == 1 and whole.rstrip("0") != whole:
+            # "$48,000" states a round figure: its precision is its last non-zero digit.
+            places = -min(len(whole) - len(whole.rstrip("0")), len(whole) - 1)
         value = Decimal(digits) * scale
+        before = text[max(0, match.start() - 30) : match.start()]
+        sign = -1 if match["sign"] else 1 if before.endswith("+") else 0
+        if not sign:
+            sign = -1 if _DOWN.search(before) else 1 if _UP.search(before) else 0
         found.append(
             Stated(
                 text=match.group(0).strip(),
                 value=abs(value),
                 tolerance=Decimal(5) * Decimal(10) ** -(places + 1) * scale,
                 percent=suffix == "%",
+                sign=sign,
+                year=not money and not suffix and not places and 1900 <= value <= 2100,
             )
         )
     return found
@@ -76,18 +105,22 @@ def stated_dates(text: str) -> list[str]:
     return _DATE.findall(text)
 
 
+def years_in(value: Any) -> set[Decimal]:
+    """The years of every ISO date in a JSON value."""
+    return {Decimal(date[:4]) for text in strings_in(value) for date in _DATE.findall(text)}
+
+
 def numbers_in(value: Any) -> Iterator[Decimal]:
-    """Every number in a JSON value: numbers, numeric strings (money is serialised as a
-    string to keep it exact) and the parts of ISO dates."""
+    """Every number in a JSON value, with its sign: numbers and numeric strings (money is
+    serialised as a string to keep it exact). Dates are not numbers here: a date's day
+    must not ground "30 vendors"."""
     if isinstance(value, bool):
         return
     if isinstance(value, int | float | Decimal):
-        yield abs(Decimal(str(value)))
+        yield Decimal(str(value))
     elif isinstance(value, str):
         if _NUMERIC_STRING.match(value):
-            yield abs(Decimal(value))
-        for date in _DATE.findall(value):
-            yield from (Decimal(part) for part in date.split("-"))
+            yield Decimal(value)
     elif isinstance(value, dict):
         for item in value.values():
             yield from numbers_in(item)
@@ -123,10 +156,19 @@ def strings_in(value: Any) -> Iterator[str]:
 
 
 def matches(stated: Stated, candidates: Iterable[Decimal]) -> bool:
+    """Whether a candidate equals the stated number within its shown precision. A stated
+    direction ("fell by", "-") must agree with the candidate's sign; a percentage matches a
+    percentage, or a ratio (|x| <= 10) times 100."""
     for candidate in candidates:
-        if abs(candidate - stated.value) <= stated.tolerance:
+        if stated.sign and candidate and (candidate > 0) != (stated.sign > 0):
+            continue
+        if abs(abs(candidate) - stated.value) <= stated.tolerance:
             return True
-        if stated.percent and abs(candidate * 100 - stated.value) <= stated.tolerance:
+        if (
+            stated.percent
+            and abs(candidate) <= 10
+            and abs(abs(candidate) * 100 - stated.value) <= stated.tolerance
+        ):
             return True
     return False
 
@@ -137,34 +179,51 @@ class BadExpression(ValueError):
 
 def evaluate(expression: str) -> tuple[Decimal, list[Decimal]]:
     """The value of `+ - * /` arithmetic over decimal numbers, and its operands. Anything
-    else (names, calls, powers) is refused: this runs on model output."""
+    else (names, calls, powers, booleans, absurd magnitudes) is refused: this runs on model
+    output."""
     cleaned = expression.replace(",", "").replace("$", "").replace("−", "-").replace("×", "*")
+    cleaned = cleaned.strip()
+    if len(cleaned) > 300:
+        raise BadExpression("the expression is longer than 300 characters")
     try:
-        tree = ast.parse(cleaned.strip(), mode="eval")
+        tree = ast.parse(cleaned, mode="eval")
     except SyntaxError as error:
-        raise BadExpression(f"{expression!r} is not arithmetic: {error.msg}") from None
+        raise BadExpression(f"{expression[:80]!r} is not arithmetic: {error.msg}") from None
     operands: list[Decimal] = []
 
     def value(node: ast.expr) -> Decimal:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            number = Decimal(ast.get_source_segment(cleaned.strip(), node) or str(node.value))
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
+            number = Decimal(ast.get_source_segment(cleaned, node) or str(node.value))
+            if not number.is_finite() or abs(number) > _LIMIT:
+                raise BadExpression(f"{expression[:80]!r}: {number:.3g} is out of range")
             operands.append(abs(number))
             return number
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -value(node.operand)
-        if isinstance(node, ast.BinOp):
+        if isinstance(node, ast.BinOp) and isinstance(
+            node.op, ast.Add | ast.Sub | ast.Mult | ast.Div
+        ):
             left, right = value(node.left), value(node.right)
-            try:
-                if isinstance(node.op, ast.Add):
-                    return left + right
-                if isinstance(node.op, ast.Sub):
-                    return left - right
-                if isinstance(node.op, ast.Mult):
-                    return left * right
-                if isinstance(node.op, ast.Div):
-                    return left / right
-            except (ArithmeticError, InvalidOperation) as error:
-                raise BadExpression(f"{expression!r}: {error}") from None
-        raise BadExpression(f"{expression!r} uses something other than + - * / and numbers")
+            if isinstance(node.op, ast.Add):
+                result = left + right
+            elif isinstance(node.op, ast.Sub):
+                result = left - right
+            elif isinstance(node.op, ast.Mult):
+                result = left * right
+            else:
+                result = left / right
+            if abs(result) > _LIMIT * _LIMIT:
+                raise BadExpression(f"{expression[:80]!r} is out of range")
+            return result
+        raise BadExpression(f"{expression[:80]!r} uses something other than + - * / and numbers")
 
-    return value(tree.body), operands
+    try:
+        return value(tree.body), operands
+    except (ArithmeticError, InvalidOperation, ValueError) as error:
+        if isinstance(error, BadExpression):
+            raise
+        raise BadExpression(f"{expression[:80]!r}: {type(error).__name__}") from None

@@ -29,10 +29,11 @@ class Evidence:
     use_id: str = ""
 
 
-Checks = Callable[[Any, list[Evidence]], list[CheckResult]]
+# (answer, the run's tool evidence, the task the executor was given) -> check results
+Checks = Callable[[Any, list[Evidence], str], list[CheckResult]]
 
 
-def _no_checks(answer: Any, evidence: list[Evidence]) -> list[CheckResult]:
+def _no_checks(answer: Any, evidence: list[Evidence], task: str = "") -> list[CheckResult]:
     return []
 
 

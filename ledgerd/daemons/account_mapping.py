@@ -28,7 +28,9 @@ def _latest_list(evidence: list[Evidence], tool: str, field: str) -> list[dict[s
     return []
 
 
-def mapping_checks(answer: AccountMappingAnswer, evidence: list[Evidence]) -> list[CheckResult]:
+def mapping_checks(
+    answer: AccountMappingAnswer, evidence: list[Evidence], task: str = ""
+) -> list[CheckResult]:
     accounts = {a["code"]: a for a in _latest_list(evidence, "list_accounts", "accounts")}
     categories = {
         c["key"]: c["account_type"]

@@ -3,8 +3,9 @@ tied to the tool calls they came from and citations to transaction and vendor id
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +20,7 @@ from ledgerd.daemons._grounding import (
     stated_dates,
     stated_numbers,
     strings_in,
+    years_in,
 )
 from ledgerd.daemons._spec import DaemonSpec, Evidence
 
@@ -57,33 +59,73 @@ class LedgerAnswer(BaseModel):
     citations: list[Citation] = Field(default_factory=list, max_length=100)
 
 
+# Inputs the model chose are no evidence of anything, except these: a top-N limit is a
+# number the answer may repeat ("the top 5 vendors").
+_GROUNDING_INPUTS = frozenset({"limit"})
+# Constants a calculation may use besides grounded figures: percentages.
+_CONSTANTS = (Decimal(100),)
+_TRANSACTION_KEYS = frozenset({"transaction_ids", "transaction_id"})
+_VENDOR_KEYS = frozenset({"vendor_id", "vendor_ids"})
+
+
 def _grounded_pool(evidence: list[Evidence]) -> list[Decimal]:
     found: list[Decimal] = []
     for item in evidence:
         if not item.is_error:
             found += numbers_in(item.output)
-            found += numbers_in(item.input)
             found += numbers_in_names(item.output)
+            found += numbers_in([v for k, v in item.input.items() if k in _GROUNDING_INPUTS])
     return found
 
 
-def grounding_checks(answer: LedgerAnswer, evidence: list[Evidence]) -> list[CheckResult]:
+def _ids(value: Any, kind: str, parent: str = "") -> Iterator[str]:
+    """Ids of `kind` in a tool's output: only from fields that hold such ids, so a vendor
+    name or a search text cannot pass for a citation."""
+    keys = _TRANSACTION_KEYS if kind == "transaction" else _VENDOR_KEYS
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in keys or (key == "id" and _holds(parent, kind)):
+                yield from strings_in(item)
+            else:
+                yield from _ids(item, kind, key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _ids(item, kind, parent)
+
+
+def _holds(parent: str, kind: str) -> bool:
+    """Whether objects under `parent` are transactions (a page's `items`) or vendors."""
+    return parent in ({"items", "transactions"} if kind == "transaction" else {"vendor"})
+
+
+def _short(problems: list[str]) -> str:
+    return "; ".join(p[:200] for p in problems[:8])[:1000]
+
+
+def _asked(task: str) -> list[Decimal]:
+    """Numbers the person's question states ("over $10,000"): the answer may repeat them.
+    Only the question line: the task's date must not ground a count of 23."""
+    question = next((line for line in task.splitlines() if line.startswith("Question:")), "")
+    return [n.value for n in stated_numbers(question)]
+
+
+def grounding_checks(
+    answer: LedgerAnswer, evidence: list[Evidence], task: str = ""
+) -> list[CheckResult]:
     """Figures come from the calls they name; calculations are right and over grounded
     numbers; every number and date in the text is grounded; citations exist in the results."""
     checks: list[CheckResult] = []
 
     def check(name: str, problems: list[str], ok: str) -> None:
-        checks.append(
-            CheckResult(name=name, passed=not problems, reason="; ".join(problems[:8]) or ok)
-        )
+        checks.append(CheckResult(name=name, passed=not problems, reason=_short(problems) or ok))
 
     by_id = {e.use_id: e for e in evidence if e.use_id and not e.is_error}
     check(
         "figures_sourced",
         [
-            f"figure {f.label!r} = {f.value}: "
+            f"figure {f.label[:60]!r} = {f.value:.10g}: "
             + (
-                f"no successful tool call {f.source!r}"
+                f"no successful tool call {f.source[:60]!r}"
                 if f.source not in by_id
                 else f"{f.source} ({by_id[f.source].tool}) returned no such number"
             )
@@ -96,7 +138,7 @@ def grounding_checks(answer: LedgerAnswer, evidence: list[Evidence]) -> list[Che
         ],
         f"{len(answer.figures)} figure(s), each found in its call's result",
     )
-    grounded = _grounded_pool(evidence)
+    grounded = _grounded_pool(evidence) + _asked(task)
     problems = []
     for calculation in answer.calculations:
         try:
@@ -104,39 +146,50 @@ def grounding_checks(answer: LedgerAnswer, evidence: list[Evidence]) -> list[Che
         except BadExpression as error:
             problems.append(str(error))
             continue
-        loose = [
-            o for o in operands if not matches(Stated(str(o), o, Decimal("0.005"), False), grounded)
-        ]
+        exact = [Stated(str(o), o, Decimal("0.005"), False) for o in operands]
+        loose = [o for o in exact if not matches(o, [*grounded, *_CONSTANTS])]
         if loose:
             problems.append(
-                f"{calculation.expression!r} uses {', '.join(map(str, loose))}, not from the tools"
+                f"{calculation.expression[:80]!r} uses {', '.join(o.text for o in loose[:5])}, "
+                "not from the tools"
             )
-        places = max(-calculation.result.as_tuple().exponent, 0)  # type: ignore[operator]
-        if abs(value - calculation.result) > Decimal(5) * Decimal(10) ** -(places + 1):
-            problems.append(f"{calculation.expression} is {value:.4f}, not {calculation.result}")
-        else:
-            grounded.append(abs(calculation.result))
+        result = calculation.result
+        places = min(max(-int(result.as_tuple().exponent), 0), 12) if result.is_finite() else 0
+        if not result.is_finite() or abs(value - result) > Decimal(5) * Decimal(10) ** -(
+            places + 1
+        ):
+            problems.append(f"{calculation.expression[:80]} is {value:.6g}, not {result:.6g}")
+        elif not loose:
+            grounded.append(result)
     check("calculations_correct", problems, f"{len(answer.calculations)} calculation(s) verified")
     text = answer.text
     strings = [s for e in evidence if not e.is_error for s in strings_in([e.input, e.output])]
+    years = {y for e in evidence if not e.is_error for y in years_in([e.input, e.output])}
+    stated = stated_numbers(text)
     check(
         "numbers_grounded",
         [
             f"{n.text!r} matches no tool result or shown calculation"
-            for n in stated_numbers(text)
-            if not matches(n, grounded)
+            + (" with that direction" if n.sign else "")
+            for n in stated
+            if not (n.value in years if n.year else matches(n, grounded))
         ]
         + [
             f"date {d} appears in no tool input or result"
             for d in stated_dates(text)
             if not any(d in s for s in strings)
         ],
-        f"every number in the text is grounded ({len(stated_numbers(text))} checked)",
+        f"every number in the text is grounded ({len(stated)} checked)",
     )
-    cited = {s for s in strings if s}
+    outputs = [e.output for e in evidence if not e.is_error]
+    known = {kind: set(_ids(outputs, kind)) for kind in ("transaction", "vendor")}
     check(
         "citations_grounded",
-        [f"{c.kind} {c.id} is in no tool result" for c in answer.citations if c.id not in cited],
+        [
+            f"{c.kind} {c.id[:60]} is in no tool result"
+            for c in answer.citations
+            if c.id not in known[c.kind]
+        ],
         f"{len(answer.citations)} citation(s) found in the results",
     )
     money = [f for f in answer.figures if f.unit == "USD"]

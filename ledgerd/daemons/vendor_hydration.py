@@ -46,7 +46,9 @@ def _companies(evidence: list[Evidence]) -> list[dict[str, Any]]:
     return found
 
 
-def vendor_checks(answer: VendorRecord, evidence: list[Evidence]) -> list[CheckResult]:
+def vendor_checks(
+    answer: VendorRecord, evidence: list[Evidence], task: str = ""
+) -> list[CheckResult]:
     companies = _companies(evidence)
     checks: list[CheckResult] = []
 

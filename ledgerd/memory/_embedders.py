@@ -166,9 +166,11 @@ class HttpEmbedder:
             ) from None
         if response.status_code >= 400:
             retryable = response.status_code in (408, 409, 429) or response.status_code >= 500
+            # Status and error type only: a provider's message may echo the input (a
+            # remembered fact), and this text ends up in workflow history.
             raise EmbeddingError(
-                f"embedding provider {self._endpoint} answered HTTP {response.status_code}: "
-                f"{self._scrub(response.text[:300])}",
+                f"embedding provider {self._endpoint} answered HTTP {response.status_code}"
+                f"{_error_type(response)}",
                 retryable=retryable,
             )
         return self._vectors(response.json(), len(texts))
@@ -240,3 +242,13 @@ def current_embedder() -> Embedder:
     configured, or else the one the environment's settings select.
     """
     return _configured if _configured is not None else embedder_from(get_settings())
+
+
+def _error_type(response: httpx.Response) -> str:
+    """` (invalid_request_error)` from an OpenAI-style error body, else nothing."""
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        return ""
+    kind = error.get("type") or error.get("code") if isinstance(error, dict) else None
+    return f" ({str(kind)[:60]})" if kind else ""

@@ -276,10 +276,12 @@ class Run:
         raise AssertionError("the executor never answered")
 
     async def guard(self, answer: LedgerAnswer) -> list[str]:
-        problems = [
-            f"{c.name}: {c.reason}" for c in grounding_checks(answer, self.evidence) if not c.passed
-        ]
         opening = " ".join(b["text"] for b in self.executor[0]["content"] if b["type"] == "text")
+        problems = [
+            f"{c.name}: {c.reason}"
+            for c in grounding_checks(answer, self.evidence, opening)
+            if not c.passed
+        ]
         verdict = await judge(self.client, answer.model_dump(mode="json"), self.evidence, opening)
         return problems + [f"judge: {r}" for r in verdict["reasons"] if not verdict["passed"]]
 
