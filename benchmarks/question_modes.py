@@ -32,7 +32,8 @@ from ledgerd.evals.ledger_questions import load_questions
 from ledgerd.offline_model import OfflineModelConfig, OfflineModelServer
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
-from ledgerd.stack import SEARCH_ATTRIBUTES, EmbeddedPostgres, binary, free_port
+from ledgerd.stack import EmbeddedPostgres, binary, free_port
+from ledgerd.stack._temporal import search_attribute_args
 from workflows.ledger_question import QuestionMode
 
 
@@ -82,11 +83,7 @@ async def main(latency_ms: int = 400, concurrency: int = 4, verbose: bool = Fals
                 await WorkflowEnvironment.start_local(
                     dev_server_existing_path=str(binary("temporal")),
                     plugins=[LedgerdPlugin()],
-                    dev_server_extra_args=[
-                        arg
-                        for name, kind in SEARCH_ATTRIBUTES.items()
-                        for arg in ("--search-attribute", f"{name}={kind}")
-                    ],
+                    dev_server_extra_args=search_attribute_args(),
                 ) as env,
             ):
                 deps = await open_dependencies(

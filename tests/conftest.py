@@ -25,8 +25,8 @@ from ledgerd.db import Pool, apply_migrations, open_pool
 from ledgerd.offline_model import OfflineModelConfig, OfflineModelServer
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies, open_dependencies
-from ledgerd.stack import SEARCH_ATTRIBUTES, EmbeddedPostgres, binary, free_port
-from ledgerd.stack._temporal import register_search_attributes
+from ledgerd.stack import EmbeddedPostgres, binary, free_port
+from ledgerd.stack._temporal import register_search_attributes, search_attribute_args
 
 TEMPLATE = "ledgerd_template"
 _counter = itertools.count()
@@ -90,6 +90,16 @@ def seeded_pg_url(postgres: EmbeddedPostgres, seeded_template: str) -> str:
 
 
 @pytest.fixture
+async def ledger(seeded_pg_url: str) -> AsyncIterator[Pool]:
+    """A pool over a fresh database with the demo data."""
+    opened = await open_pool(seeded_pg_url, max_size=4)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
 async def seeded_deps(
     seeded_pg_url: str, model_server: OfflineModelServer
 ) -> AsyncIterator[Dependencies]:
@@ -138,11 +148,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary("temporal")),
         plugins=[LedgerdPlugin()],
-        dev_server_extra_args=[
-            arg
-            for name, kind in SEARCH_ATTRIBUTES.items()
-            for arg in ("--search-attribute", f"{name}={kind}")
-        ],
+        dev_server_extra_args=search_attribute_args(),
     )
     try:
         yield env

@@ -8,7 +8,6 @@ the handler's composition cannot hide by being repeated in the test.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +25,7 @@ from accounting.ledger_query import (
     read_only,
 )
 from accounting.principals import Principal, Role
-from ledgerd.db import Pool, open_pool
+from ledgerd.db import Pool
 from tools import CATALOG
 
 ACME = Principal(id="acme-viewer", tenant_id="acme", role=Role.VIEWER)
@@ -40,15 +39,6 @@ _CATEGORY = "COALESCE(a.standard_category, v.category)"
 _FROM = """FROM bank_transactions t
            LEFT JOIN vendors v ON v.id = t.vendor_id
            LEFT JOIN accounts a ON a.tenant_id = t.tenant_id AND a.code = t.account_code"""
-
-
-@pytest.fixture
-async def ledger(seeded_pg_url: str) -> AsyncIterator[Pool]:
-    opened = await open_pool(seeded_pg_url, max_size=4)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def rows(pool: Pool, statement: str) -> list[dict[str, Any]]:

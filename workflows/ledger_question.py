@@ -16,11 +16,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
-    from ledgerd import search_attributes as sa
     from ledgerd.contracts import Budget, DaemonResult
     from ledgerd.daemons import daemon_spec
     from workflows._daemon_loop import DaemonLoop
-    from workflows._feedback import FeedbackOnTheLoop
+    from workflows._daemon_workflow import DaemonWorkflow
     from workflows._plan_execution import PlannedLoop
 
 
@@ -62,30 +61,20 @@ class QuestionRequest(BaseModel):
 
 
 @workflow.defn(name="LedgerQuestion", failure_exception_types=[ValidationError])
-class LedgerQuestion(FeedbackOnTheLoop):
-    def __init__(self) -> None:
-        self.loop: DaemonLoop | None = None
-
+class LedgerQuestion(DaemonWorkflow):
     @workflow.run
     async def run(self, request: QuestionRequest) -> DaemonResult:
         spec = daemon_spec("ledger_question")
-        workflow.upsert_search_attributes(
-            [sa.TENANT.value_set(request.tenant_id), sa.DAEMON.value_set(spec.kind)]
-        )
+        loop: DaemonLoop
         if request.mode is QuestionMode.STEPWISE:
-            spec = replace(spec, plan=False, execute_plan=False)
-            self.loop = DaemonLoop(
-                spec, request.principal, request.budget, conversation_id=request.conversation_id
+            loop = DaemonLoop(
+                replace(spec, plan=False, execute_plan=False),
+                request.principal,
+                request.budget,
+                conversation_id=request.conversation_id,
             )
         else:
-            self.loop = PlannedLoop(
+            loop = PlannedLoop(
                 spec, request.principal, request.budget, conversation_id=request.conversation_id
             )
-        result = await self.loop.run(request.task(workflow.now().date().isoformat()))
-        workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return result
-
-    @workflow.query
-    def status(self) -> str:
-        return self.loop.status if self.loop else "starting"
+        return await self.run_loop(loop, request.task(workflow.now().date().isoformat()))

@@ -7,11 +7,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
-    from ledgerd import search_attributes as sa
     from ledgerd.contracts import Budget, DaemonResult
     from ledgerd.daemons import daemon_spec
     from workflows._daemon_loop import DaemonLoop
-    from workflows._feedback import FeedbackOnTheLoop
+    from workflows._daemon_workflow import DaemonWorkflow
 
 
 class HydrationRequest(BaseModel):
@@ -48,22 +47,8 @@ class HydrationRequest(BaseModel):
 
 
 @workflow.defn(name="VendorHydration", failure_exception_types=[ValidationError])
-class VendorHydration(FeedbackOnTheLoop):
-    def __init__(self) -> None:
-        self.loop: DaemonLoop | None = None
-
+class VendorHydration(DaemonWorkflow):
     @workflow.run
     async def run(self, request: HydrationRequest) -> DaemonResult:
-        spec = daemon_spec("vendor_hydration")
-        workflow.upsert_search_attributes(
-            [sa.TENANT.value_set(request.tenant_id), sa.DAEMON.value_set(spec.kind)]
-        )
-        self.loop = DaemonLoop(spec, request.principal, request.budget)
-        result = await self.loop.run(request.task())
-        workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return result
-
-    @workflow.query
-    def status(self) -> str:
-        return self.loop.status if self.loop else "starting"
+        loop = DaemonLoop(daemon_spec("vendor_hydration"), request.principal, request.budget)
+        return await self.run_loop(loop, request.task())

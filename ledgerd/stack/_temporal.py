@@ -68,8 +68,7 @@ class EmbeddedTemporal:
             "--log-level",
             "warn",
         ]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            argv += ["--search-attribute", f"{name}={kind}"]
+        argv += search_attribute_args()
         self.process = spawn(argv, log=log)
         asyncio.run(self._wait_ready(log))
 
@@ -90,6 +89,15 @@ class EmbeddedTemporal:
         if self.process is not None:
             stop(self.process)
             self.process = None
+
+
+def search_attribute_args() -> list[str]:
+    """`temporal server start-dev` arguments that declare ledgerd's search attributes."""
+    return [
+        arg
+        for name, kind in SEARCH_ATTRIBUTES.items()
+        for arg in ("--search-attribute", f"{name}={kind}")
+    ]
 
 
 async def register_search_attributes(client: Client) -> None:

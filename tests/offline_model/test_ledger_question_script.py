@@ -12,7 +12,6 @@ same questions through real workflows; this keeps the script honest without them
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,7 @@ from activities.planning import SUBMIT_PLAN, check_plan, render_plan
 from ledgerd.contracts import Plan
 from ledgerd.daemons._spec import Evidence
 from ledgerd.daemons.ledger_question import LedgerAnswer, grounding_checks
-from ledgerd.db import Pool, open_pool
+from ledgerd.db import Pool
 from ledgerd.evals.ledger_questions import Question, expected, grade, load_questions
 from ledgerd.plan_refs import UnresolvedReference, resolve
 from ledgerd.prompts import load_prompt
@@ -299,15 +298,6 @@ async def judge(
     )
     (call,) = [b for b in message.content if b.type == "tool_use"]
     return dict(call.input)
-
-
-@pytest.fixture
-async def ledger(seeded_pg_url: str) -> AsyncIterator[Pool]:
-    opened = await open_pool(seeded_pg_url, max_size=4)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 QUESTIONS = load_questions()
