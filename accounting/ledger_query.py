@@ -25,8 +25,6 @@ Every figure can be cited: each row (and the totals) carries the ids of up to
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -45,12 +43,11 @@ from accounting._access import Conn, missing
 from accounting.errors import InvalidRequest
 from accounting.principals import Principal
 from accounting.transactions import Direction
-from ledgerd.db import Pool
+from ledgerd.db import STATEMENT_TIMEOUT_MS, Pool, read_only
 
 MAX_ROWS = 50
 """A model reads the result; more rows than this would crowd out everything else."""
 SAMPLE_IDS = 5
-STATEMENT_TIMEOUT_MS = 5_000
 
 
 class Metric(StrEnum):
@@ -253,16 +250,6 @@ _DIMENSIONS: dict[Dimension, tuple[tuple[str, str], ...]] = {
     Dimension.QUARTER: (("quarter", """to_char(t.posted_date, 'YYYY-"Q"Q')"""),),
 }
 _TIME = (Dimension.MONTH, Dimension.QUARTER)
-
-
-@asynccontextmanager
-async def read_only(pool: Pool, timeout_ms: int = STATEMENT_TIMEOUT_MS) -> AsyncIterator[Conn]:
-    """A connection in a READ ONLY transaction whose statements time out: a query built from
-    a model's specification can neither change the books nor hold a connection for long."""
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute("SET TRANSACTION READ ONLY")
-        await conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
-        yield conn
 
 
 def _filters(

@@ -12,7 +12,7 @@ from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
 from accounting.principals import Principal
-from ledgerd.db import Pool
+from ledgerd.db import Pool, read_only
 
 
 class Transaction(BaseModel):
@@ -147,8 +147,7 @@ async def aggregate_transactions(
     elif request.direction is Direction.IN:
         where = sql.SQL("{} AND t.amount > 0").format(where)
     params["limit"] = request.limit
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute("SET TRANSACTION READ ONLY")
+    async with read_only(pool) as conn:
         cursor = await conn.execute(
             sql.SQL(
                 """SELECT {key} AS key, min({label}) AS label,

@@ -16,10 +16,9 @@ from pydantic import BaseModel, Field, ValidationError
 from temporalio import activity
 
 from activities._model_client import call_model, content_blocks, record_call
-from activities.model_turn import RESPOND
 from ledgerd import metrics, transcript
 from ledgerd.contracts import GuardrailRequest, RunRef, Verdict
-from ledgerd.daemons import Evidence, daemon_spec
+from ledgerd.daemons import RESPOND, Evidence, daemon_spec
 from ledgerd.prompts import load_prompt
 from ledgerd.runtime import dependencies
 
@@ -74,14 +73,6 @@ def judge_brief(answer: dict[str, Any], evidence: list[Evidence], task: str = ""
     return f"{brief}\n\nTask:\n{task}" if task else brief
 
 
-async def _task_of(ref: RunRef) -> str:
-    """The executor's opening message: the task (and plan) it was given."""
-    for entry in await transcript.entries(dependencies().pool, ref):
-        if entry["role"] == "user":
-            return " ".join(b.get("text", "") for b in entry["content"] if b.get("type") == "text")
-    return ""
-
-
 async def _judge(
     request: GuardrailRequest, evidence: list[Evidence], task: str
 ) -> tuple[JudgeVerdict, str]:
@@ -115,14 +106,13 @@ async def _judge(
 async def guardrail(request: GuardrailRequest) -> Verdict:
     deps = dependencies()
     spec = daemon_spec(request.daemon)
+    rows = await transcript.entries(deps.pool, request.ref)
     evidence = [
         Evidence(tool=name, input=arguments, output=output, is_error=is_error, use_id=use_id)
-        for use_id, name, arguments, output, is_error in await transcript.exchanges(
-            deps.pool, request.ref
-        )
+        for use_id, name, arguments, output, is_error in transcript.exchanges_in(rows)
         if name != RESPOND  # the answer under review is no evidence for itself
     ]
-    task = await _task_of(request.ref)
+    task = transcript.opening_text(rows)
     checks = spec.checks(spec.output_model.model_validate(request.answer), evidence, task)
     judged, judge_model = await _judge(request, evidence, task)
     verdict = Verdict(

@@ -3,31 +3,16 @@ there; only the tool calls and usage go back into workflow history."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from anthropic.types import Message
 from temporalio import activity
 
 from activities._model_client import call_model, content_blocks, record_call, usage_of
 from ledgerd import transcript
 from ledgerd.contracts import ModelTurn, ModelTurnRequest, ToolCall
-from ledgerd.daemons import DaemonSpec, daemon_spec
+from ledgerd.daemons import daemon_spec
 from ledgerd.prompts import load_prompt
 from ledgerd.runtime import dependencies
 from tools import toolset
-
-RESPOND = "respond"
-
-
-def respond_tool(spec: DaemonSpec) -> dict[str, Any]:
-    return {
-        "name": RESPOND,
-        "description": (
-            "Submit your final answer. Call it once, when the work is done; the input must "
-            f"match the {spec.output_model.__name__} schema exactly."
-        ),
-        "input_schema": spec.output_model.model_json_schema(),
-    }
 
 
 def _summary_text(message: Message) -> str:
@@ -42,7 +27,7 @@ async def model_turn(request: ModelTurnRequest) -> ModelTurn:
     prompt = load_prompt(request.prompt)
     tools = [t.anthropic_definition() for t in toolset(*request.tools).values()]
     if request.answer_tool:
-        tools.append(respond_tool(spec))
+        tools.append(spec.respond_tool())
     messages = await transcript.messages(deps.pool, request.ref)
     message, latency = await call_model(
         deps.settings, role=request.role.value, prompt=prompt, messages=messages, tools=tools

@@ -32,8 +32,7 @@ def render_plan(plan: Plan) -> str:
     lines = ["Plan:"]
     for step in plan.steps:
         after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
-        named = step.tools or ([step.call.tool] if step.call else [])
-        tools = f" [tools: {', '.join(named)}]" if named else ""
+        tools = f" [tools: {', '.join(step.tool_names)}]" if step.tool_names else ""
         lines.append(f"- {step.id}: {step.goal}{tools}{after}")
     return "\n".join(lines)
 
@@ -122,7 +121,7 @@ async def plan(request: PlanRequest) -> PlanResult:
         )
         await record_call(deps.pool, request.planner, turn, "planner", prompt, message, latency)
         step_usage = usage_of(message)
-        usage = Usage(**{k: getattr(usage, k) + getattr(step_usage, k) for k in Usage.model_fields})
+        usage += step_usage
         calls = [b for b in message.content if b.type == "tool_use" and b.name == "submit_plan"]
         feedback: list[dict[str, object]]
         if not calls:

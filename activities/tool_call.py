@@ -18,7 +18,7 @@ from ledgerd.contracts import ToolCallRequest, ToolOutcome
 from ledgerd.daemons import daemon_spec
 from ledgerd.memory import EmbeddingError
 from ledgerd.metrics import timed_tool_call
-from ledgerd.plan_refs import UnresolvedReference, resolve
+from ledgerd.plan_refs import UnresolvedReference, references, resolve
 from ledgerd.runtime import dependencies
 from tools import toolset
 from tools._declaration import ToolContext
@@ -67,18 +67,19 @@ async def _planned_call(request: ToolCallRequest) -> str | None:
     """For a plan step: resolve its `$from` references against the earlier steps' results and
     record the tool_use block, since no model turn wrote one. Returns why it cannot run."""
     deps = dependencies()
-    done = request.steps_done or {}
-    by_id = await transcript.tool_results_by_id(deps.pool, request.ref)
-    outputs = {
-        step: by_id[use_id][1]
-        for step, use_id in done.items()
-        if use_id in by_id and not by_id[use_id][2]
-    }
     problem = None
-    try:
-        request.call.input = resolve(request.call.input, outputs)
-    except UnresolvedReference as error:
-        problem = str(error)
+    if references(request.call.input):
+        done = request.steps_done or {}
+        by_id = await transcript.tool_results_by_id(deps.pool, request.ref)
+        outputs = {
+            step: by_id[use_id][1]
+            for step, use_id in done.items()
+            if use_id in by_id and not by_id[use_id][2]
+        }
+        try:
+            request.call.input = resolve(request.call.input, outputs)
+        except UnresolvedReference as error:
+            problem = str(error)
     await transcript.append(
         deps.pool,
         request.ref,

@@ -15,14 +15,10 @@ import typer
 from pydantic import ValidationError
 
 from accounting.principals import Principal
+from ledgerd._cli_output import fail
 from ledgerd.config import Settings
 from ledgerd.db import Pool
 from ledgerd.feedback import DatasetKind, Feedback, FeedbackReceipt, Thumbs
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg="red", err=True)
-    return typer.Exit(1)
 
 
 def _correction(value: str | None) -> dict[str, Any] | None:
@@ -33,11 +29,11 @@ def _correction(value: str | None) -> dict[str, Any] | None:
         text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
         parsed = json.loads(text)
     except OSError as error:
-        raise _fail(f"--correction: cannot read {value[1:]!r}: {error.strerror}") from None
+        raise fail(f"--correction: cannot read {value[1:]!r}: {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise _fail(f"--correction: not valid JSON: {error}") from None
+        raise fail(f"--correction: not valid JSON: {error}") from None
     if not isinstance(parsed, dict):
-        raise _fail("--correction: give a JSON object, the answer as it should have been")
+        raise fail("--correction: give a JSON object, the answer as it should have been")
     return parsed
 
 
@@ -103,7 +99,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
                 comment=comment,
             )
         except ValidationError as error:
-            raise _fail(
+            raise fail(
                 "invalid feedback: "
                 + "; ".join(
                     f"{'.'.join(map(str, e['loc'])) or 'feedback'}: {e['msg']}"
@@ -124,7 +120,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
         try:
             receipt = asyncio.run(run())
         except PlatformError as error:
-            raise _fail(f"{type(error).__name__}: {error}") from None
+            raise fail(f"{type(error).__name__}: {error}") from None
         typer.echo(
             f"feedback {receipt.feedback_id} recorded on {receipt.run_id} ({receipt.daemon})"
         )

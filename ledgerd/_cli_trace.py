@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ledgerd._cli_output import fail
 from ledgerd.config import Settings
 from ledgerd.db import Conn
 
@@ -55,7 +56,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
             try:
                 client = await connect(settings)
             except RuntimeError as error:
-                raise _fail(
+                raise fail(
                     f"cannot reach Temporal at {settings.effective_temporal_address}: {error}"
                 ) from None
             conn = await _open_database(settings)
@@ -69,8 +70,8 @@ def register(app: typer.Typer, settings_of: Any) -> None:
                 )
             except RPCError as error:
                 if error.status == RPCStatusCode.NOT_FOUND:
-                    raise _fail(f"no workflow {workflow_id!r}: {error.message}") from None
-                raise _fail(f"Temporal refused the history of {workflow_id!r}: {error}") from None
+                    raise fail(f"no workflow {workflow_id!r}: {error.message}") from None
+                raise fail(f"Temporal refused the history of {workflow_id!r}: {error}") from None
             finally:
                 if conn is not None:
                     await conn.close()
@@ -80,8 +81,3 @@ def register(app: typer.Typer, settings_of: Any) -> None:
             typer.echo(result.model_dump_json(indent=2))
         else:
             typer.echo(render_trace(result, colour=True))
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg="red", err=True)
-    return typer.Exit(1)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ledgerd._cli_output import fail
 from ledgerd.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -22,11 +23,6 @@ def _settings() -> Settings:
     except ConfigError as error:
         typer.secho(str(error), fg="red", err=True)
         raise typer.Exit(2) from None
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg="red", err=True)
-    return typer.Exit(1)
 
 
 @app.command()
@@ -54,10 +50,10 @@ def dev(
         stack.supervise()
     except AlreadyRunning as error:
         state = read_state(settings) or {}
-        raise _fail(f"{error}\n  " + _endpoint_lines(state)) from None
+        raise fail(f"{error}\n  " + _endpoint_lines(state)) from None
     except PortInUse as error:
         stack.down()
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except BaseException:
         stack.down()
         raise
@@ -91,9 +87,9 @@ def _start_background(settings: Settings) -> None:
             return
         if process.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:]
-            raise _fail(f"ledgerd dev failed to start:\n{tail}")
+            raise fail(f"ledgerd dev failed to start:\n{tail}")
         time.sleep(0.3)
-    raise _fail(f"ledgerd dev did not become ready in 180s; see {log}")
+    raise fail(f"ledgerd dev did not become ready in 180s; see {log}")
 
 
 def _endpoint_lines(state: dict[str, object]) -> str:

@@ -58,6 +58,14 @@ class Usage(BaseModel):
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
 
+    def __add__(self, more: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + more.input_tokens,
+            output_tokens=self.output_tokens + more.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + more.cache_read_tokens,
+            cache_creation_tokens=self.cache_creation_tokens + more.cache_creation_tokens,
+        )
+
     @property
     def total(self) -> int:
         return (
@@ -215,6 +223,11 @@ class PlanStep(BaseModel):
         description="For daemons that execute plans: the tool call this step makes. "
         "Steps without a call are left to the executor.",
     )
+
+    @property
+    def tool_names(self) -> list[str]:
+        """The tools the step names, or else the one its call makes."""
+        return self.tools or ([self.call.tool] if self.call else [])
 
 
 class Plan(BaseModel):

@@ -54,24 +54,29 @@ async def messages(pool: Pool, ref: RunRef) -> list[dict[str, Any]]:
     return merged
 
 
-async def tool_exchanges(pool: Pool, ref: RunRef) -> list[tuple[str, dict[str, Any], Any, bool]]:
-    """Every (tool name, input, parsed output, is_error) of the thread, in order."""
-    return [exchange[1:] for exchange in await exchanges(pool, ref)]
-
-
 async def tool_results_by_id(pool: Pool, ref: RunRef) -> dict[str, tuple[str, Any, bool]]:
     """(tool name, parsed output, is_error) of each tool_use id of the thread."""
     return {
         use_id: (name, output, is_error)
-        for use_id, name, _, output, is_error in await exchanges(pool, ref)
+        for use_id, name, _, output, is_error in exchanges_in(await entries(pool, ref))
     }
 
 
-async def exchanges(pool: Pool, ref: RunRef) -> list[tuple[str, str, dict[str, Any], Any, bool]]:
-    """Every (tool_use id, tool name, input, parsed output, is_error) of the thread."""
+def opening_text(rows: list[dict[str, Any]]) -> str:
+    """The text of the thread's first user entry: the task (and plan) it was given."""
+    for entry in rows:
+        if entry["role"] == "user":
+            return " ".join(b.get("text", "") for b in entry["content"] if b.get("type") == "text")
+    return ""
+
+
+def exchanges_in(
+    rows: list[dict[str, Any]],
+) -> list[tuple[str, str, dict[str, Any], Any, bool]]:
+    """Every (tool_use id, tool name, input, parsed output, is_error) of a thread's entries."""
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
     found: list[tuple[str, str, dict[str, Any], Any, bool]] = []
-    for entry in await entries(pool, ref):
+    for entry in rows:
         for block in entry["content"]:
             if block.get("type") == "tool_use":
                 calls[block["id"]] = (block["name"], block.get("input") or {})

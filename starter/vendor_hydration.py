@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from temporalio.client import Client, WorkflowHandle
 
 from accounting.principals import Principal
@@ -15,11 +13,8 @@ from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
 
 def hydration_workflow_id(request: HydrationRequest) -> str:
-    """One id per tenant and subject: starting the same hydration twice while it runs is
-    refused by Temporal instead of doing the work twice."""
-    subject = request.descriptor or ",".join(sorted(request.transaction_ids or []))
-    digest = hashlib.sha256(subject.encode()).hexdigest()[:12]
-    return f"vendor-hydration-{request.tenant_id}-{digest}"
+    """The id a hydration of this subject runs under (`HydrationRequest.workflow_id`)."""
+    return request.workflow_id()
 
 
 async def start_vendor_hydration(

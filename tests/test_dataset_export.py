@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from accounting.principals import Principal, Role
-from activities.model_turn import respond_tool as offered_respond_tool
 from ledgerd.cli import app
 from ledgerd.daemons import daemon_spec
 from ledgerd.db import Pool
@@ -180,7 +179,7 @@ async def test_sft_and_preference_lines_have_the_documented_shape(rated: Pool) -
     assert set(line) == {"type", "system", "tools", "messages", "metadata"}
     assert line["system"] == system.text
     # The respond tool exactly as the executor is offered it.
-    assert line["tools"] == [json.loads(json.dumps(offered_respond_tool(spec)))]
+    assert line["tools"] == [json.loads(json.dumps(spec.respond_tool()))]
     user, assistant = line["messages"]
     assert user == {"role": "user", "content": user["content"]} and "Hydrate" in user["content"]
     assert assistant["role"] == "assistant"

@@ -29,9 +29,9 @@ from ledgerd.evals.client_onboarding import OnboardingCase
 from ledgerd.evals.vendor_hydration import VendorCase
 from ledgerd.offline_model import OfflineModelServer
 from ledgerd.onboarding import OnboardingResult
+from ledgerd.prices import estimate_cost
 from ledgerd.prompts import Prompt, load_prompt
 from ledgerd.stack import free_port
-from ledgerd.trace._prices import estimate_cost
 
 EDITED = "vendor_hydration.executor"
 B_EXECUTOR = "claude-haiku-4-5"  # the stand-in answers any model id, echoing it back
@@ -296,7 +296,7 @@ def test_every_shipped_dataset_loads_and_a_bad_line_names_its_place(tmp_path: Pa
     counts = {d: sum(c.daemon == d for c in cases) for d in {c.daemon for c in cases}}
     assert counts["vendor_hydration"] >= 30 and counts["client_onboarding"] >= 3, counts
     mixed = tmp_path / "mixed.jsonl"
-    chart = SHIPPED[2].parent / "initech_quickbooks.csv"
+    chart = SHIPPED[2].parent / "bluth_construction_quickbooks.csv"
     mixed.write_text(
         '{"daemon": "vendor_hydration", "id": "v-1", "tenant": "acme", "descriptor": "UBER *TRIP",'
         ' "expect": {"canonical_name": "Uber", "domain": "uber.com", "category": "travel"}}\n'

@@ -22,10 +22,9 @@ from accounting.ledger_query import (
     LedgerQuery,
     LedgerQueryResult,
     query_ledger,
-    read_only,
 )
 from accounting.principals import Principal, Role
-from ledgerd.db import Pool
+from ledgerd.db import Pool, read_only
 from tools import CATALOG
 
 ACME = Principal(id="acme-viewer", tenant_id="acme", role=Role.VIEWER)

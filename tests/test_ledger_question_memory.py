@@ -78,7 +78,11 @@ async def test_a_follow_up_in_a_new_workflow_recalls_what_an_earlier_one_remembe
 async def test_another_tenant_recalls_nothing_of_it(
     time_skipping_env: WorkflowEnvironment, seeded_deps: Dependencies
 ) -> None:
-    await ask(time_skipping_env, ACME, FACT, "memory-acme")
+    told = await ask(time_skipping_env, ACME, FACT, "memory-acme")
+    assert told.outcome is Outcome.COMPLETED, told.reason
+    async with seeded_deps.pool.connection() as conn:
+        cursor = await conn.execute("SELECT tenant_id FROM memories")
+        assert [r["tenant_id"] for r in await cursor.fetchall()] == ["acme"]
     result = await ask(time_skipping_env, GLOBEX, FOLLOW_UP, "memory-globex")
     # Globex never said who its cloud provider is: its recall finds nothing of acme's, so
     # it cannot answer with acme's vendor or figures.

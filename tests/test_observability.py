@@ -27,11 +27,10 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities import ALL_ACTIVITIES
 from ledgerd.config import Settings
 from ledgerd.contracts import Outcome, Usage
-from ledgerd.metrics import StepMetricsInterceptor
+from ledgerd.prices import estimate_cost
 from ledgerd.runtime import Dependencies
 from ledgerd.telemetry import configure_metrics, configure_tracing
 from ledgerd.trace import load_trace, render_trace
-from ledgerd.trace._prices import estimate_cost
 from starter import start_vendor_hydration
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
 from workflows import HydrationRequest, VendorHydration
@@ -71,26 +70,17 @@ def points(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, Any]
     return found
 
 
-def _plugin_times_steps(client: Client) -> bool:
-    """Whether the client's plugins (LedgerdPlugin) already bring the step interceptor."""
-    return any(
-        isinstance(interceptor, StepMetricsInterceptor)
-        for plugin in client.config().get("plugins", [])
-        for interceptor in getattr(plugin, "interceptors", None) or []
-    )
-
-
 @asynccontextmanager
 async def worker(
     env: WorkflowEnvironment, queue: str | None = None, **options: Any
 ) -> AsyncIterator[str]:
-    """A worker with every activity and the step-duration interceptor; yields its queue."""
+    """A worker with every activity (LedgerdPlugin brings the step-duration interceptor);
+    yields its queue."""
     queue = queue or f"test-{uuid.uuid4()}"
     async with Worker(
         env.client,
         task_queue=queue,
         activities=list(ALL_ACTIVITIES),
-        interceptors=[] if _plugin_times_steps(env.client) else [StepMetricsInterceptor()],
         **options,
     ):
         yield queue

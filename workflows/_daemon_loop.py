@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.answer import AnswerRequest, validate_answer
     from activities.guardrails import guardrail
     from activities.messages import append_message
-    from activities.model_turn import RESPOND, model_turn
+    from activities.model_turn import model_turn
     from activities.notify import notify
     from activities.planning import plan
     from activities.tool_call import call_tool
@@ -54,10 +54,9 @@ with workflow.unsafe.imports_passed_through():
         ToolCallRequest,
         ToolOutcome,
         TranscriptMessage,
-        Usage,
         Verdict,
     )
-    from ledgerd.daemons import DaemonSpec
+    from ledgerd.daemons import RESPOND, DaemonSpec
 
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -86,15 +85,6 @@ def describe_call(call: ToolCall, step: str | None = None) -> str:
         text = repr(value)
         shown.append(f"{key}={text[:40] + '…' if len(text) > 40 else text}")
     return f"tool: {call.name} {' '.join(shown)}".strip()
-
-
-def _add(total: Usage, more: Usage) -> Usage:
-    return Usage(
-        input_tokens=total.input_tokens + more.input_tokens,
-        output_tokens=total.output_tokens + more.output_tokens,
-        cache_read_tokens=total.cache_read_tokens + more.cache_read_tokens,
-        cache_creation_tokens=total.cache_creation_tokens + more.cache_creation_tokens,
-    )
 
 
 class DaemonLoop:
@@ -128,7 +118,7 @@ class DaemonLoop:
     async def run(self, task: str) -> DaemonResult:
         self.started = workflow.now()
         try:
-            result = await self._run(task)
+            result = await self._converse(await self._open(task))
         except ActivityError as error:
             cause = error.cause or error
             result = self._end(Outcome.FAILED, f"{error.activity_type} failed: {cause}")
@@ -136,9 +126,6 @@ class DaemonLoop:
         await self._notify(result)
         record_outcome(self.spec.kind, result.outcome.value)
         return result
-
-    async def _run(self, task: str) -> DaemonResult:
-        return await self._converse(await self._open(task))
 
     async def _open(self, task: str) -> int:
         """Start the executor's thread (the task, and the plan if the daemon plans); return
@@ -165,7 +152,7 @@ class DaemonLoop:
         )
         self.result.plan_rounds += 1
         self.result.model_calls += 1
-        self.result.usage = _add(self.result.usage, planned.usage)
+        self.result.usage += planned.usage
         return planned.plan
 
     async def _converse(self, turn: int) -> DaemonResult:
@@ -246,7 +233,7 @@ class DaemonLoop:
         )
         self.result.steps += 1
         self.result.model_calls += 1
-        self.result.usage = _add(self.result.usage, reply.usage)
+        self.result.usage += reply.usage
         return reply
 
     async def _tools(

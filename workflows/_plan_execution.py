@@ -110,7 +110,9 @@ class PlannedLoop(DaemonLoop):
             )
             self.result.tool_calls += 1
             try:
-                outcome = await self._run_step(call, step.id, rounds, position, dict(done))
+                # Only the steps it refers to: the map is in every step's input in history.
+                needs = {d: done[d] for d in step.depends_on if d in done}
+                outcome = await self._run_step(call, step.id, rounds, position, needs)
             except ActivityError as error:
                 # Out of retries (the database or the embedder stayed down): the step failed
                 # like a tool error would; its siblings run on and the planner hears of it.

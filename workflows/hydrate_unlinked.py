@@ -4,7 +4,6 @@ a bounded number at a time, with progress visible while it runs."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import Counter
 from datetime import timedelta
 
@@ -39,11 +38,6 @@ class BatchResult(BaseModel):
     children: dict[str, str] = Field(description="Child workflow id → outcome.")
 
 
-def child_id(tenant_id: str, group: MerchantGroup) -> str:
-    digest = hashlib.sha256(",".join(group.transaction_ids).encode()).hexdigest()[:12]
-    return f"vendor-hydration-{tenant_id}-{digest}"
-
-
 @workflow.defn(name="HydrateUnlinked")
 class HydrateUnlinked:
     def __init__(self) -> None:
@@ -72,15 +66,16 @@ class HydrateUnlinked:
 
         async def hydrate(group: MerchantGroup) -> None:
             async with gate:
-                workflow_id = child_id(request.tenant_id, group)
+                child = HydrationRequest(
+                    tenant_id=request.tenant_id,
+                    principal=request.principal,
+                    transaction_ids=group.transaction_ids,
+                )
+                workflow_id = child.workflow_id()
                 try:
                     result: DaemonResult = await workflow.execute_child_workflow(
                         VendorHydration.run,
-                        HydrationRequest(
-                            tenant_id=request.tenant_id,
-                            principal=request.principal,
-                            transaction_ids=group.transaction_ids,
-                        ),
+                        child,
                         id=workflow_id,
                         static_summary=f"Hydrate vendor: {group.key}",
                     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from temporalio import workflow
 
@@ -32,6 +34,13 @@ class HydrationRequest(BaseModel):
                 f"{self.principal.tenant_id!r}, not {self.tenant_id!r}"
             )
         return self
+
+    def workflow_id(self) -> str:
+        """One id per tenant and subject: starting the same hydration twice while it runs is
+        refused by Temporal instead of doing the work twice."""
+        subject = self.descriptor or ",".join(sorted(self.transaction_ids or []))
+        digest = hashlib.sha256(subject.encode()).hexdigest()[:12]
+        return f"vendor-hydration-{self.tenant_id}-{digest}"
 
     def task(self) -> str:
         if self.descriptor is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledgerd.daemons._spec import DaemonSpec, Evidence
+from ledgerd.daemons._spec import RESPOND, DaemonSpec, Evidence
 from ledgerd.daemons.account_mapping import ACCOUNT_MAPPING, AccountMappingAnswer
 from ledgerd.daemons.ledger_question import LEDGER_QUESTION, LedgerAnswer
 from ledgerd.daemons.vendor_hydration import VENDOR_HYDRATION, VendorRecord
@@ -25,6 +25,7 @@ def daemon_spec(kind: str) -> DaemonSpec:
 
 __all__ = [
     "DAEMONS",
+    "RESPOND",
     "AccountMappingAnswer",
     "DaemonSpec",
     "Evidence",

@@ -17,6 +17,8 @@ from ledgerd.contracts import Budget, CheckResult
 from ledgerd.prompts import load_prompt
 from tools import toolset
 
+RESPOND = "respond"  # the answer tool every daemon's executor is offered
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -60,3 +62,14 @@ class DaemonSpec:
 
     def prompt(self, role: str) -> str:
         return f"{self.kind}.{role}"
+
+    def respond_tool(self) -> dict[str, Any]:
+        """The `respond` tool the executor answers with: the output model as its schema."""
+        return {
+            "name": RESPOND,
+            "description": (
+                "Submit your final answer. Call it once, when the work is done; the input "
+                f"must match the {self.output_model.__name__} schema exactly."
+            ),
+            "input_schema": self.output_model.model_json_schema(),
+        }

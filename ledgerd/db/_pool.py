@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from psycopg import AsyncConnection
@@ -32,3 +34,16 @@ async def open_pool(url: str, *, max_size: int = 10, min_size: int = 1) -> Pool:
     )
     await pool.open(wait=True, timeout=30)
     return pool
+
+
+STATEMENT_TIMEOUT_MS = 5_000
+
+
+@asynccontextmanager
+async def read_only(pool: Pool, timeout_ms: int = STATEMENT_TIMEOUT_MS) -> AsyncIterator[Conn]:
+    """A connection in a READ ONLY transaction whose statements time out: a query built from
+    a model's specification can neither change the books nor hold a connection for long."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SET TRANSACTION READ ONLY")
+        await conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+        yield conn

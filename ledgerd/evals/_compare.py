@@ -37,8 +37,8 @@ from ledgerd.evals._report import (
 )
 from ledgerd.evals._variants import Variant, check_models
 from ledgerd.evals._workers import VariantWorker
+from ledgerd.prices import COST_NOTE
 from ledgerd.trace import load_trace
-from ledgerd.trace._prices import COST_NOTE
 
 Progress = Callable[[str], None]
 T = TypeVar("T")

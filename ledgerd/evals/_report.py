@@ -102,9 +102,6 @@ class ComparisonReport(BaseModel):
     cases: list[CaseComparison]
     cost_note: str
 
-    def variant(self, label: Label) -> VariantSummary:
-        return self.a if label == "a" else self.b
-
 
 def aggregate(results: Iterable[VariantResult]) -> Aggregate:
     rows = list(results)

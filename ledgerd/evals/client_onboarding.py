@@ -5,7 +5,7 @@ category an accountant would choose for every account code:
 
 ```json
 {"daemon": "client_onboarding", "id": "initech-quickbooks", "legal_name": "Initech LLC",
- "industry": "Software consulting", "chart": "initech_quickbooks.csv", "format": "quickbooks",
+ "industry": "Software consulting", "chart": "../../ledgerd/onboarding/samples/initech_quickbooks.csv", "format": "quickbooks",
  "expect": {"1000": "cash", "2100": "credit_cards", "6800": "other_expense"}}
 ```
 

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ledgerd.db import Pool
+from ledgerd.db import Pool, read_only
 
 Kind = Literal["amount", "count", "percent", "amounts", "names"]
 
@@ -113,8 +113,7 @@ def load_questions(path: Path | str | None = None) -> list[Question]:
 
 
 async def _run(pool: Pool, statement: str) -> list[tuple[Any, ...]]:
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute("SET TRANSACTION READ ONLY")
+    async with read_only(pool) as conn:
         cursor = await conn.execute(statement.encode())
         return [tuple(row.values()) for row in await cursor.fetchall()]
 

@@ -10,7 +10,7 @@
 See docs/feedback.md.
 """
 
-from ledgerd.feedback._export import DatasetKind, ExportSummary, export_dataset, respond_tool
+from ledgerd.feedback._export import DatasetKind, ExportSummary, export_dataset
 from ledgerd.feedback._models import (
     DaemonResponse,
     Feedback,
@@ -54,7 +54,6 @@ __all__ = [
     "give_feedback",
     "load_feedback",
     "load_response",
-    "respond_tool",
     "run_target",
     "save_feedback",
 ]

@@ -38,11 +38,11 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, Field
 
-from ledgerd.daemons import daemon_spec
+from ledgerd.daemons import RESPOND, daemon_spec
 from ledgerd.db import Pool
 from ledgerd.feedback._models import StoredFeedback, Thumbs
 from ledgerd.feedback._redact import Redactor
-from ledgerd.feedback._store import RESPOND, load_feedback
+from ledgerd.feedback._store import load_feedback
 from ledgerd.feedback.rewards import Reward, run_reward, signals_of
 from ledgerd.prompts import load_prompt
 
@@ -155,21 +155,7 @@ def _preference(
 def _context(row: StoredFeedback) -> dict[str, Any]:
     return {
         "system": load_prompt(daemon_spec(row.daemon).prompt("executor")).text,
-        "tools": [respond_tool(row.daemon)],
-    }
-
-
-def respond_tool(daemon: str) -> dict[str, Any]:
-    """The `respond` tool as the executor is offered it (`activities.model_turn.respond_tool`;
-    a test holds the two equal)."""
-    spec = daemon_spec(daemon)
-    return {
-        "name": RESPOND,
-        "description": (
-            "Submit your final answer. Call it once, when the work is done; the input must "
-            f"match the {spec.output_model.__name__} schema exactly."
-        ),
-        "input_schema": spec.output_model.model_json_schema(),
+        "tools": [daemon_spec(row.daemon).respond_tool()],
     }
 
 

@@ -29,7 +29,7 @@ from accounting.errors import InvalidRequest, NotFound
 from accounting.principals import Principal
 from ledgerd import search_attributes as sa
 from ledgerd.contracts import Outcome
-from ledgerd.daemons import daemon_spec
+from ledgerd.daemons import RESPOND, daemon_spec
 from ledgerd.db import Conn, Pool
 from ledgerd.feedback._models import (
     DaemonResponse,
@@ -44,7 +44,6 @@ from ledgerd.feedback._models import (
     feedback_problems,
 )
 
-RESPOND = "respond"  # the answer tool every daemon is offered (activities.model_turn.RESPOND)
 # Outcomes whose run keeps its answer (DaemonLoop._end drops it for the others).
 _ANSWERED = frozenset({Outcome.COMPLETED, Outcome.ESCALATED})
 

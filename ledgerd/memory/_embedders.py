@@ -199,12 +199,6 @@ class HttpEmbedder:
                 )
         return vectors
 
-    def _scrub(self, text: str) -> str:
-        # A provider's error page could quote the header back; never pass the key on.
-        if self._api_key is not None and self._api_key.get_secret_value():
-            return text.replace(self._api_key.get_secret_value(), "**********")
-        return text
-
     def __repr__(self) -> str:
         return f"HttpEmbedder(url={self._endpoint!r}, model={self._model!r})"
 

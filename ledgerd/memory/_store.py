@@ -26,9 +26,9 @@ RRF_K = 60
 # Each search contributes this many candidates per requested result before fusion.
 CANDIDATES_PER_RESULT = 4
 # Below this cosine similarity a vector neighbour counts as noise, not a semantic match.
-# Offline vectors of unrelated texts score 0 ± 0.03 (hash collisions), while one misspelt
-# word against a twelve-word fact scores ~0.14; a provider's unrelated texts score ~0.1-0.3,
-# so for them the floor drops little and the fused ranks do the ordering.
+# Offline vectors of unrelated texts mostly score near 0 (only hash collisions overlap), and
+# a misspelt word in a short fact still scores above the floor (tests/test_memory.py finds
+# "expresso"); an unrelated text that slips past it is ranked down by the fusion.
 MIN_SIMILARITY = 0.1
 
 

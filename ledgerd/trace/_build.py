@@ -33,6 +33,7 @@ from temporalio.converter import default as default_converter
 
 from ledgerd import search_attributes as sa
 from ledgerd.contracts import CheckResult, PlanStep, Usage
+from ledgerd.prices import COST_NOTE, estimate_cost
 from ledgerd.trace._model import (
     ActivityStatus,
     AnswerTrace,
@@ -50,7 +51,6 @@ from ledgerd.trace._model import (
     ToolCallTrace,
     Totals,
 )
-from ledgerd.trace._prices import COST_NOTE, estimate_cost
 
 Row = Mapping[str, Any]
 E = EventType
@@ -534,37 +534,22 @@ class _Assembler:
             )
         )
 
-    def _plan_from_transcript(self, ref: _Ref, activity: _Activity) -> None:
-        submitted = self.transcript.submitted_plan(ref) or {}
-        self.plans.append(
-            PlanTrace(
-                conversation=ref[0],
-                steps=_plan_steps(submitted.get("steps"), self.notes),
-                rationale=str(submitted.get("rationale", ""))[:500],
-                source="transcript",
-                accepted=False,
-                model_calls=self._pop_thread(ref),
-                timing=activity.timing(),
-            )
-        )
-
     def _on_plan(self, activity: _Activity) -> None:
         ref = _ref(activity.input.get("planner"), "planner")
         result = _dict(activity.result)
         plan = _dict(result.get("plan"))
-        if not plan:
-            self._plan_from_transcript(ref, activity)
-            return
         calls = self._pop_thread(ref)
-        if not calls and result.get("usage"):
+        if plan and not calls and result.get("usage"):
             calls = [_call_from_result(ref, 1, "planner", result)]
+        # No accepted plan in history: show what the planner last submitted instead.
+        shown = plan or self.transcript.submitted_plan(ref) or {}
         self.plans.append(
             PlanTrace(
                 conversation=ref[0],
-                steps=_plan_steps(plan.get("steps"), self.notes),
-                rationale=str(plan.get("rationale", ""))[:500],
-                source="history",
-                accepted=True,
+                steps=_plan_steps(shown.get("steps"), self.notes),
+                rationale=str(shown.get("rationale", ""))[:500],
+                source="history" if plan else "transcript",
+                accepted=bool(plan),
                 model_calls=calls,
                 timing=activity.timing(),
             )
@@ -695,26 +680,17 @@ class _Assembler:
         )
 
 
-def _add(total: Usage, more: Usage) -> Usage:
-    return Usage(
-        input_tokens=total.input_tokens + more.input_tokens,
-        output_tokens=total.output_tokens + more.output_tokens,
-        cache_read_tokens=total.cache_read_tokens + more.cache_read_tokens,
-        cache_creation_tokens=total.cache_creation_tokens + more.cache_creation_tokens,
-    )
-
-
 def _totals(calls: list[ModelCallTrace], asm: _Assembler, h: _History) -> Totals:
     tokens = Usage()
     by_model: dict[str, ModelTotals] = {}
     for call in calls:
-        tokens = _add(tokens, call.usage)
+        tokens += call.usage
         entry = by_model.setdefault(
             call.model,
             ModelTotals(model=call.model, calls=0, usage=Usage(), cost_usd=0.0, priced=call.priced),
         )
         entry.calls += 1
-        entry.usage = _add(entry.usage, call.usage)
+        entry.usage += call.usage
         entry.cost_usd += call.cost_usd
     tools = [t for p in asm.plans for t in p.executed] + [
         t for s in asm.steps for t in s.tool_calls

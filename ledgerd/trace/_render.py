@@ -187,7 +187,7 @@ class _Renderer:
             self.model(call, 2)
         width = max((len(s.id) for s in plan.steps), default=0)
         for step in plan.steps:
-            tools = ", ".join(step.tools) or "—"
+            tools = ", ".join(step.tool_names) or "—"
             after = f"  after {', '.join(step.depends_on)}" if step.depends_on else ""
             self.line(f"  {step.id:<{width}}  {step.goal}")
             self.line(f"  {'':<{width}}    tools {tools}{after}")

@@ -24,7 +24,7 @@ from accounting.principals import Principal, Role
 from activities.guardrails import SUBMIT_VERDICT, judge_brief
 from activities.planning import SUBMIT_PLAN, check_plan, render_plan
 from ledgerd.contracts import Plan
-from ledgerd.daemons._spec import Evidence
+from ledgerd.daemons import Evidence, daemon_spec
 from ledgerd.daemons.ledger_question import LedgerAnswer, grounding_checks
 from ledgerd.db import Pool
 from ledgerd.evals.ledger_questions import Question, expected, grade, load_questions
@@ -34,16 +34,7 @@ from tools import CATALOG
 
 from ._helpers import MODEL
 
-TOOLS = (
-    "query_ledger",
-    "search_vendors",
-    "get_vendor",
-    "list_standard_categories",
-    "list_transactions",
-    "remember",
-    "recall",
-)
-MAX_REPLANS = 2
+SPEC = daemon_spec("ledger_question")
 TODAY = "2026-01-15"
 THINKING: Any = {"type": "enabled", "budget_tokens": 2048}
 PLAN_TOOL: Any = SUBMIT_PLAN
@@ -57,10 +48,6 @@ RESPOND: Any = {
 
 def task_text(question: str, tenant: str, conversation: str = "none") -> str:
     return f"Question: {question}\nTenant: {tenant}\nToday's date: {TODAY}\nConversation: {conversation}"
-
-
-def offered() -> list[str]:
-    return [t for t in TOOLS if t in CATALOG]
 
 
 def append_user(messages: list[Any], blocks: list[dict[str, Any]]) -> None:
@@ -141,7 +128,7 @@ class Run:
 
     async def run_plan(self) -> int:
         """Plan, run the steps, re-plan failures (bounded); returns the plans written."""
-        allowed = {*offered(), "respond"}
+        allowed = {*SPEC.tools, "respond"}
         tools = ", ".join(sorted(allowed))
         self.planner = [
             {
@@ -203,7 +190,7 @@ class Run:
                     done[step.id] = use_id
                     outputs[step.id] = self.evidence[-1].output
                     summaries[step.id] = f"{step.call.tool}: ok"
-            if not failed or rounds > MAX_REPLANS:
+            if not failed or rounds > SPEC.max_replans:
                 break
             lines = [f"- {s} failed: {r}" for s, r in failed.items()]
             lines += [f"- {s} done: {summaries[s]}" for s in done]
@@ -238,7 +225,7 @@ class Run:
         """The executor's validated answer, and every guardrail problem (checks and judge)."""
         if not planned:
             self.executor = [{"role": "user", "content": [{"type": "text", "text": self.task}]}]
-        tools = [CATALOG[name].anthropic_definition() for name in offered()] + [RESPOND]
+        tools = [CATALOG[name].anthropic_definition() for name in SPEC.tools] + [RESPOND]
         for _ in range(12):
             message = await self.client.messages.create(
                 model=MODEL,
@@ -303,15 +290,6 @@ async def judge(
 QUESTIONS = load_questions()
 
 
-@dataclass
-class Tally:
-    correct: list[str] = field(default_factory=list)
-    wrong: list[str] = field(default_factory=list)
-
-
-TALLY = {"planned": Tally(), "stepwise": Tally()}
-
-
 async def play(
     client: anthropic.AsyncAnthropic, pool: Pool, question: Question, mode: str
 ) -> tuple[Run, int, str]:
@@ -320,22 +298,7 @@ async def play(
     answer, problems = await run.answer(planned=mode == "planned")
     graded = grade(answer.model_dump(mode="json"), await expected(pool, question))
     verdict = "; ".join([*problems, *([] if graded.correct else [graded.reason])])
-    (TALLY[mode].wrong if verdict else TALLY[mode].correct).append(question.id)
     return run, rounds, verdict
-
-
-@pytest.mark.parametrize("mode", ["planned", "stepwise"])
-async def test_every_question_of_the_set_is_answered_correctly(
-    client: anthropic.AsyncAnthropic, ledger: Pool, mode: str
-) -> None:
-    problems = {}
-    for question in QUESTIONS:
-        _, _, verdict = await play(client, ledger, question, mode)
-        if verdict:
-            problems[question.id] = verdict
-    tally = TALLY[mode]
-    print(f"\n{mode}: {len(tally.correct)}/{len(QUESTIONS)} correct, grounded and passed")
-    assert not problems, json.dumps(problems, indent=2)
 
 
 def by_id(question_id: str) -> Question:
@@ -407,7 +370,7 @@ async def test_an_unknown_vendor_never_succeeds_and_replanning_stops(
 ) -> None:
     run = Run(client, ledger, "acme", "How much did we pay Vandelay Industries in 2025?")
     rounds = await run.run_plan()
-    assert rounds == MAX_REPLANS + 1
+    assert rounds == SPEC.max_replans + 1
     searched = [p["steps"][0].get("call", {}).get("input") for p in run.plans]
     assert searched == [{"text": "Vandelay Industries"}, {"text": "Vandelay"}, None]
     assert "Vandelay Industries" in run.plans[-1]["steps"][0]["goal"], "says what is missing"
@@ -419,8 +382,6 @@ async def test_an_unknown_vendor_never_succeeds_and_replanning_stops(
 async def test_a_remembered_vendor_is_recalled_in_a_later_run(
     client: anthropic.AsyncAnthropic, ledger: Pool
 ) -> None:
-    if not {"remember", "recall"} <= set(CATALOG):
-        pytest.skip("the memory tools are not in the catalog yet")
     told = Run(client, ledger, "acme", "Remember that our cloud provider is Amazon Web Services.")
     await told.run_plan()
     remember = told.plans[0]["steps"][1]

@@ -58,6 +58,6 @@ def estimate_cost(model: str, usage: Usage) -> tuple[float, bool]:
 
 
 COST_NOTE = (
-    f"estimate from list prices as of {PRICES_AS_OF} (ledgerd/trace/_prices.py); "
+    f"estimate from list prices as of {PRICES_AS_OF} (ledgerd/prices.py); "
     "not a bill: batch, long-prompt and regional pricing are ignored"
 )
