@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
 from accounting.principals import Principal
+from ledgerd._cli_output import fail
 from ledgerd.config import Settings
 from ledgerd.contracts import DaemonResult
 
@@ -98,8 +99,7 @@ async def demo_onboarding(settings: Settings) -> None:
     from accounting.tenants import open_tenant
     from ledgerd.db import open_pool
     from ledgerd.onboarding import Action, ChartFormat, OnboardingRequest
-    from starter import connect, decide_onboarding, start_client_onboarding
-    from workflows import ClientOnboarding
+    from starter import connect, decide_onboarding, start_client_onboarding, wait_for_proposal
 
     pool = await open_pool(settings.effective_database_url, max_size=1)
     try:
@@ -121,10 +121,10 @@ async def demo_onboarding(settings: Settings) -> None:
     client = await connect(settings)
     handle = await start_client_onboarding(client, request)
     typer.echo(f"\nonboarding Initech LLC: {handle.id}")
-    pending = None
-    while pending is None:
-        await asyncio.sleep(0.5)
-        pending = await handle.query(ClientOnboarding.pending_approval)
+    pending = await wait_for_proposal(handle)
+    if pending is None:
+        ended = await handle.result()
+        raise fail(f"onboarding ended without a proposal: {ended.outcome.value}: {ended.reason}")
     typer.echo(
         f"waiting for approval {pending.approval_id} by {', '.join(pending.asked)}: "
         f"{len(pending.proposal.mappings)} accounts mapped; reminder "

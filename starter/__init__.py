@@ -5,6 +5,7 @@ from starter.client_onboarding import (
     decide_onboarding,
     onboarding_workflow_id,
     start_client_onboarding,
+    wait_for_proposal,
 )
 from starter.ledger_question import start_ledger_question
 from starter.vendor_hydration import (
@@ -22,4 +23,5 @@ __all__ = [
     "start_client_onboarding",
     "start_ledger_question",
     "start_vendor_hydration",
+    "wait_for_proposal",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowHandle
+import asyncio
+import time
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from accounting.principals import Principal
 from ledgerd.config import get_settings
@@ -13,6 +16,7 @@ from ledgerd.onboarding import (
     OnboardingProposal,
     OnboardingRequest,
     OnboardingResult,
+    PendingApproval,
 )
 from starter._client import daemon_attributes, traced_start
 from workflows.client_onboarding import ClientOnboarding
@@ -68,3 +72,20 @@ async def decide_onboarding(
         edited_proposal=edited_proposal,
     )
     return await handle.execute_update(ClientOnboarding.decide, decision)
+
+
+async def wait_for_proposal(
+    handle: WorkflowHandle[ClientOnboarding, OnboardingResult], within_seconds: float = 900.0
+) -> PendingApproval | None:
+    """The proposal once the run asks for approval; None if the run ended without asking
+    (a bad chart fails it first). `within_seconds`: a real model maps a long chart in
+    minutes, not hours."""
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        pending = await handle.query(ClientOnboarding.pending_approval)
+        if pending is not None:
+            return pending
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            return None
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{handle.id} asked for no approval within {within_seconds:.0f}s")

@@ -17,13 +17,10 @@ approve, then approves it as the tests do, so the run ends the way a real one do
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from accounting.clients import ClientProfile
 from accounting.principals import Role
@@ -34,12 +31,13 @@ from ledgerd.onboarding import (
     Action,
     ChartFormat,
     OnboardingRequest,
-    OnboardingResult,
-    PendingApproval,
 )
 from ledgerd.onboarding._chart_import import parse_chart
-from starter.client_onboarding import decide_onboarding, start_client_onboarding
-from workflows.client_onboarding import ClientOnboarding
+from starter.client_onboarding import (
+    decide_onboarding,
+    start_client_onboarding,
+    wait_for_proposal,
+)
 
 PROPOSAL_TIMEOUT = 900.0  # seconds: a real model maps a long chart in minutes, not hours
 
@@ -88,21 +86,6 @@ def grade_mapping(mappings: list[AccountMapping], expect: dict[str, str]) -> Cas
     )
 
 
-async def _proposal(
-    handle: WorkflowHandle[ClientOnboarding, OnboardingResult],
-) -> PendingApproval | None:
-    """The proposal once the run asks for approval; None if it ended without asking."""
-    deadline = time.monotonic() + PROPOSAL_TIMEOUT
-    while time.monotonic() < deadline:
-        pending = await handle.query(ClientOnboarding.pending_approval)
-        if pending is not None:
-            return pending
-        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-            return None
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"{handle.id} asked for no approval within {PROPOSAL_TIMEOUT:.0f}s")
-
-
 async def run_onboarding_case(case: OnboardingCase, ctx: CaseContext) -> CaseRun:
     tenant = ctx.scratch_tenant
     await open_scratch_tenant(ctx.pool, tenant, case.legal_name)
@@ -120,7 +103,7 @@ async def run_onboarding_case(case: OnboardingCase, ctx: CaseContext) -> CaseRun
     handle = await start_client_onboarding(
         ctx.client, request, task_queue=ctx.task_queue, workflow_id=ctx.workflow_id(case.id)
     )
-    pending = await _proposal(handle)
+    pending = await wait_for_proposal(handle, PROPOSAL_TIMEOUT)
     if pending is not None:
         await decide_onboarding(
             ctx.client,
