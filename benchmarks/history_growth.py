@@ -26,18 +26,18 @@ from activities import ALL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.contracts import Budget, Outcome
 from ledgerd.db import Pool, apply_migrations
-from ledgerd.offline_model import (
+from ledgerd.plugin import LedgerdPlugin
+from ledgerd.runtime import open_dependencies
+from ledgerd.stack import EmbeddedPostgres, binary, free_port
+from ledgerd.stack._temporal import register_search_attributes
+from standin import (
     MessagesRequest,
     OfflineModelConfig,
     OfflineModelServer,
     PolicyReply,
     ReplyToolUse,
 )
-from ledgerd.offline_model.scenarios._conversation import prompt_header
-from ledgerd.plugin import LedgerdPlugin
-from ledgerd.runtime import open_dependencies
-from ledgerd.stack import EmbeddedPostgres, binary, free_port
-from ledgerd.stack._temporal import register_search_attributes
+from standin.scenarios._conversation import prompt_header
 from workflows import HydrationRequest, VendorHydration
 
 PRINCIPAL = Principal(id="bench-service", tenant_id="bench", role=Role.SERVICE)

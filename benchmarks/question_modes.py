@@ -23,17 +23,17 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from accounting.seed import seed_demo_data
 from activities import ALL_ACTIVITIES
+from demo_seed import seed_demo_data
 from ledgerd.config import load_settings
 from ledgerd.db import apply_migrations
 from ledgerd.evals._runner import CaseResult, report, run_cases
 from ledgerd.evals.ledger_questions import load_questions
-from ledgerd.offline_model import OfflineModelConfig, OfflineModelServer
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import search_attribute_args
+from standin import OfflineModelConfig, OfflineModelServer
 from workflows.ledger_question import QuestionMode
 
 

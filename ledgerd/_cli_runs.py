@@ -218,7 +218,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
     @app.command()
     def demo() -> None:
         """Bring the stack up, seed it, hydrate a vendor, onboard a client, ask a question."""
-        from accounting.seed import seed_demo_data
+        from demo_seed import seed_demo_data
         from ledgerd.cli import dev
         from ledgerd.db import apply_migrations, open_pool
         from starter import connect

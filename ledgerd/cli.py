@@ -112,7 +112,7 @@ def seed(
     reset: Annotated[bool, typer.Option(help="Delete and re-create the demo data.")] = False,
 ) -> None:
     """Load the deterministic demo data (two tenants, a year of transactions)."""
-    from accounting.seed import seed_demo_data
+    from demo_seed import seed_demo_data
     from ledgerd.db import apply_migrations, open_pool
 
     settings = _settings()

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledgerd.config import load_settings
-from ledgerd.offline_model import (
+from ledgerd.runtime import Dependencies, open_dependencies
+from standin import (
     MessagesRequest,
     OfflineModelConfig,
     OfflineModelServer,
     PolicyReply,
     ReplyToolUse,
 )
-from ledgerd.offline_model.scenarios._conversation import prompt_header, results
-from ledgerd.runtime import Dependencies, open_dependencies
+from standin.scenarios._conversation import prompt_header, results
 
 Turn = Callable[[MessagesRequest], Sequence[tuple[str, dict[str, Any]]]]
 

@@ -22,11 +22,11 @@ from temporalio.worker import Worker
 from activities import ALL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.db import Pool, apply_migrations, open_pool
-from ledgerd.offline_model import OfflineModelConfig, OfflineModelServer
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies, open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import register_search_attributes, search_attribute_args
+from standin import OfflineModelConfig, OfflineModelServer
 
 TEMPLATE = "ledgerd_template"
 _counter = itertools.count()
@@ -67,7 +67,7 @@ def seeded_template(postgres: EmbeddedPostgres) -> str:
     """A second template: migrated and loaded with the demo data (acme, globex), once."""
     import asyncio
 
-    from accounting.seed import seed_demo_data
+    from demo_seed import seed_demo_data
 
     with psycopg.connect(postgres.url("postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{SEEDED}" TEMPLATE "{TEMPLATE}"')

@@ -26,11 +26,11 @@ from temporalio.client import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from accounting.seed import demo_token
+from demo_seed import demo_token
 from ledgerd.api import create_app
 from ledgerd.config import load_settings
-from ledgerd.offline_model import OfflineModelServer
 from ledgerd.runtime import Dependencies
+from standin import OfflineModelServer
 from tests._ledger import BLUE_BOTTLE, UBER, small_ledger
 from tests._onboarding import QUICKBOOKS_CHART, initech
 from tests.conftest import running_worker

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from accounting.seed import demo_dataset
+from demo_seed import demo_dataset
 from ledgerd.company_lookup import (
     CompanyLookup,
     OfflineCompanyDirectory,

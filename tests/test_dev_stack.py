@@ -369,7 +369,7 @@ async def test_vendor_hydration_completes_through_the_stacks_worker(
 ) -> None:
     # (Late in the module: the stack's worker has long finished starting by now.)
     from accounting.principals import load_principal
-    from accounting.seed import seed_demo_data
+    from demo_seed import seed_demo_data
     from ledgerd.db import open_pool
     from starter import connect, start_vendor_hydration
 

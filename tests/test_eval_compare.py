@@ -27,11 +27,11 @@ from ledgerd.evals._variants import Variant, VariantError, packaged_prompts_dir,
 from ledgerd.evals._workers import VariantWorker, WorkerFailed
 from ledgerd.evals.client_onboarding import OnboardingCase
 from ledgerd.evals.vendor_hydration import VendorCase
-from ledgerd.offline_model import OfflineModelServer
 from ledgerd.onboarding import OnboardingResult
 from ledgerd.prices import estimate_cost
 from ledgerd.prompts import Prompt, load_prompt
 from ledgerd.stack import free_port
+from standin import OfflineModelServer
 
 EDITED = "vendor_hydration.executor"
 B_EXECUTOR = "claude-haiku-4-5"  # the stand-in answers any model id, echoing it back

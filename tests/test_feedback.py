@@ -33,9 +33,9 @@ from ledgerd.feedback import (
     Thumbs,
     save_feedback,
 )
-from ledgerd.offline_model import OfflineModelServer
 from ledgerd.onboarding import Action
 from ledgerd.runtime import Dependencies
+from standin import OfflineModelServer
 from starter import decide_onboarding, start_vendor_hydration
 from tests._ledger import BLUE_BOTTLE
 from tests.conftest import running_worker

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from ledgerd.cli import app
 from ledgerd.evals._runner import CaseResult, report, run_cases
 from ledgerd.evals.ledger_questions import load_questions
-from ledgerd.offline_model import OfflineModelServer
 from ledgerd.runtime import Dependencies
+from standin import OfflineModelServer
 from tests.conftest import running_worker
 from tests.test_api import serving
 from workflows.ledger_question import QuestionMode

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from activities._failures import classify
-from ledgerd.offline_model import OfflineModelServer
+from standin import OfflineModelServer
 
 
 async def _fail_with(

@@ -27,9 +27,9 @@ from activities.notify import notify
 from ledgerd.config import ConfigError, load_settings
 from ledgerd.contracts import Notification, Outcome, Severity
 from ledgerd.notifications._email import email_message
-from ledgerd.offline_model import OfflineModelServer
 from ledgerd.runtime import Dependencies, open_dependencies
 from ledgerd.stack import free_port
+from standin import OfflineModelServer
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
 from tests.conftest import running_worker
 from workflows import HydrationRequest, VendorHydration

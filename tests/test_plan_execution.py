@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from accounting.principals import Principal, Role
 from activities.planning import check_plan
 from ledgerd.contracts import DaemonResult, Outcome, Plan
-from ledgerd.offline_model import MessagesRequest
-from ledgerd.offline_model._policy import user_text
 from ledgerd.runtime import Dependencies
 from ledgerd.trace import load_trace
+from standin import MessagesRequest
+from standin._policy import user_text
 from tests._scripted_model import RoleScript, scripted_deps
 from tests.conftest import record_history, running_worker
 from workflows import LedgerQuestion, QuestionRequest

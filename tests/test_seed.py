@@ -12,16 +12,16 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from accounting._seed_generate import generate_all
-from accounting._seed_tenants import TENANTS
 from accounting.principals import Role
-from accounting.seed import (
+from demo_seed import (
     DEMO_TENANT_IDS,
     demo_dataset,
     demo_token,
     seed_demo_data,
     seed_fingerprint,
 )
+from demo_seed._generate import generate_all
+from demo_seed._tenants import TENANTS
 from ledgerd.company_lookup import all_companies
 from ledgerd.db import Pool, open_pool
 from ledgerd.stack import EmbeddedPostgres
@@ -148,7 +148,7 @@ def test_payroll_runs_twice_a_month_and_subscriptions_keep_their_price() -> None
 def test_generation_is_identical_in_fresh_interpreters() -> None:
     # Different PYTHONHASHSEEDs: no set or dict iteration order may leak into the data.
     script = (
-        "import hashlib;from accounting.seed import demo_dataset;"
+        "import hashlib;from demo_seed import demo_dataset;"
         "h=hashlib.sha256();"
         "[h.update(repr((t.id,t.raw_descriptor,str(t.amount),t.vendor_id,t.account_code))"
         ".encode()) for d in demo_dataset() for t in d.transactions];"

@@ -179,7 +179,7 @@ class Stack:
             self._start(
                 _Child(
                     "offline-model",
-                    [python, "-m", "ledgerd.offline_model", "--port", str(s.offline_model_port)],
+                    [python, "-m", "standin", "--port", str(s.offline_model_port)],
                     self.logs / "offline-model.log",
                 )
             )

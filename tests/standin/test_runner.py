@@ -1,4 +1,4 @@
-"""Starting and stopping the stand-in: in-process and as `python -m ledgerd.offline_model`."""
+"""Starting and stopping the stand-in: in-process and as `python -m standin`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import httpx
 import pytest
 
-from ledgerd.offline_model import OfflineModelServer, serve
+from standin import OfflineModelServer, serve
 
 
 async def test_port_zero_picks_a_free_port_and_stop_releases_it() -> None:
@@ -50,7 +50,7 @@ async def test_module_entry_point_serves_and_stops_on_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "ledgerd.offline_model",
+        "standin",
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,

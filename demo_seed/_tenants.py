@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounting._seed_model import (
+from demo_seed._model import (
     ACH,
     LOCAL,
     ONLINE,

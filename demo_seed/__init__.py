@@ -31,7 +31,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from accounting._seed_generate import (
+from demo_seed._generate import (
     TENANT_CREATED_AT,
     VENDOR_CREATED_AT,
     DemoTenantData,
@@ -40,7 +40,7 @@ from accounting._seed_generate import (
     generate_all,
     normalized_vendor_name,
 )
-from accounting._seed_tenants import TENANTS
+from demo_seed._tenants import TENANTS
 from ledgerd.db import Pool
 
 __all__ = [

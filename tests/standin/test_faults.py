@@ -11,7 +11,7 @@ import pytest
 from anthropic.types import TextBlock, ToolUseBlock
 from pydantic import BaseModel, ValidationError
 
-from ledgerd.offline_model import FaultSpec, OfflineModelConfig, OfflineModelServer
+from standin import FaultSpec, OfflineModelConfig, OfflineModelServer
 
 from ._helpers import MODEL, inject, user
 

@@ -12,7 +12,7 @@ import anthropic
 import pytest
 from anthropic.types import RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
 
-from ledgerd.offline_model import (
+from standin import (
     MessagesRequest,
     PolicyReply,
     ReplyText,

@@ -14,14 +14,14 @@ import json
 import re
 from typing import Any
 
-from ledgerd.offline_model._policy import (
+from standin._policy import (
     PolicyReply,
     ReplyToolUse,
     register_scenario,
     user_text,
 )
-from ledgerd.offline_model._wire import MessagesRequest
-from ledgerd.offline_model.scenarios._conversation import DaemonScript, latest, results
+from standin._wire import MessagesRequest
+from standin.scenarios._conversation import DaemonScript, latest, results
 
 KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "asset": (

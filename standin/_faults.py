@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ledgerd.offline_model._wire import error_type_for
+from standin._wire import error_type_for
 
 FaultKind = Literal[
     "error", "spend_limit", "credit_exhausted", "truncate", "malformed_tool_input", "latency"

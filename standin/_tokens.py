@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ledgerd.offline_model._wire import (
+from standin._wire import (
     CacheControl,
     CacheCreation,
     ImageBlock,

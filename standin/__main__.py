@@ -1,4 +1,4 @@
-"""`python -m ledgerd.offline_model --port 8765`: the stand-in as a standalone process."""
+"""`python -m standin --port 8765`: the stand-in as a standalone process."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import contextlib
 import logging
 import signal
 
-from ledgerd.offline_model._config import OfflineModelConfig
-from ledgerd.offline_model._runner import serve
+from standin._config import OfflineModelConfig
+from standin._runner import serve
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m ledgerd.offline_model",
+        prog="python -m standin",
         description="Deterministic stand-in for the Anthropic Messages API (not a language "
         "model). Faults come from LEDGERD_OFFLINE_FAULTS and LEDGERD_OFFLINE_LATENCY_MS.",
     )

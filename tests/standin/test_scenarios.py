@@ -10,7 +10,7 @@ import anthropic
 import pytest
 from anthropic.types import TextBlock, ToolUseBlock
 
-from ledgerd.offline_model import (
+from standin import (
     MessagesRequest,
     OfflineModelConfig,
     OfflineModelServer,

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledgerd.offline_model._policy import PolicyReply, ReplyText, ToolCall, tool_calls_so_far
-from ledgerd.offline_model._wire import MessagesRequest, ToolResultBlock
+from standin._policy import PolicyReply, ReplyText, ToolCall, tool_calls_so_far
+from standin._wire import MessagesRequest, ToolResultBlock
 
 _ROLE = re.compile(r"^\s*(daemon|role):\s*(\S+)\s*$", re.MULTILINE)
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
-from ledgerd.offline_model._faults import FaultSpec, parse_faults
+from standin._faults import FaultSpec, parse_faults
 
 if TYPE_CHECKING:
-    from ledgerd.offline_model._policy import Scenario
+    from standin._policy import Scenario
 
 ENV_FAULTS = "LEDGERD_OFFLINE_FAULTS"
 ENV_LATENCY_MS = "LEDGERD_OFFLINE_LATENCY_MS"

@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from ledgerd.offline_model._schema import synthesize
-from ledgerd.offline_model._tokens import canonical_json
-from ledgerd.offline_model._wire import (
+from standin._schema import synthesize
+from standin._tokens import canonical_json
+from standin._wire import (
     MessagesRequest,
     StopReason,
     TextBlock,

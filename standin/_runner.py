@@ -17,10 +17,10 @@ from types import TracebackType
 
 import uvicorn
 
-from ledgerd.offline_model._config import OfflineModelConfig
-from ledgerd.offline_model._server import create_app
+from standin._config import OfflineModelConfig
+from standin._server import create_app
 
-log = logging.getLogger("ledgerd.offline_model")
+log = logging.getLogger("standin")
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -6,7 +6,7 @@ against production; rejecting with the real API's wording makes the bug show up 
 
 from __future__ import annotations
 
-from ledgerd.offline_model._wire import (
+from standin._wire import (
     InvalidRequest,
     MessagesRequest,
     ThinkingEnabled,

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from accounting._seed_model import (
+from accounting.vendors import normalized_name
+from demo_seed._model import (
     ACH,
     CENT,
     LOCAL,
@@ -36,7 +37,6 @@ from accounting._seed_model import (
     TenantSpec,
     Weekly,
 )
-from accounting.vendors import normalized_name
 from ledgerd.company_lookup import CompanyRecord, all_companies
 
 YEAR = 2025

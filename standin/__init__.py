@@ -8,9 +8,9 @@ can inject the faults a production client must survive.
 
 from __future__ import annotations
 
-from ledgerd.offline_model._config import OfflineModelConfig
-from ledgerd.offline_model._faults import FaultSpec
-from ledgerd.offline_model._policy import (
+from standin._config import OfflineModelConfig
+from standin._faults import FaultSpec
+from standin._policy import (
     PolicyReply,
     ReplyText,
     ReplyToolUse,
@@ -28,10 +28,10 @@ from ledgerd.offline_model._policy import (
     unregister_scenario,
     user_text,
 )
-from ledgerd.offline_model._runner import OfflineModelServer, serve
-from ledgerd.offline_model._schema import synthesize
-from ledgerd.offline_model._server import create_app
-from ledgerd.offline_model._wire import MessagesRequest
+from standin._runner import OfflineModelServer, serve
+from standin._schema import synthesize
+from standin._server import create_app
+from standin._wire import MessagesRequest
 
 __all__ = [
     "FaultSpec",

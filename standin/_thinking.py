@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 
-from ledgerd.offline_model._wire import (
+from standin._wire import (
     InvalidRequest,
     MessagesRequest,
     RedactedThinkingBlock,

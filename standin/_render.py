@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledgerd.offline_model._faults import FaultSpec
-from ledgerd.offline_model._policy import PolicyReply, ReplyText, new_tool_use_id
-from ledgerd.offline_model._schema import break_input, synthesize
-from ledgerd.offline_model._thinking import redacted_block, thinking_block
-from ledgerd.offline_model._tokens import canonical_json, count_tokens
-from ledgerd.offline_model._wire import (
+from standin._faults import FaultSpec
+from standin._policy import PolicyReply, ReplyText, new_tool_use_id
+from standin._schema import break_input, synthesize
+from standin._thinking import redacted_block, thinking_block
+from standin._tokens import canonical_json, count_tokens
+from standin._wire import (
     MessagesRequest,
     OutBlock,
     RedactedThinkingOut,

@@ -24,14 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ledgerd.offline_model._checks import check_request
-from ledgerd.offline_model._config import OfflineModelConfig
-from ledgerd.offline_model._faults import FaultQueue, FaultSpec, parse_faults
-from ledgerd.offline_model._policy import decide
-from ledgerd.offline_model._render import render
-from ledgerd.offline_model._thinking import check_thinking
-from ledgerd.offline_model._tokens import PromptCache, canonical_json, prompt_segments
-from ledgerd.offline_model._wire import (
+from standin._checks import check_request
+from standin._config import OfflineModelConfig
+from standin._faults import FaultQueue, FaultSpec, parse_faults
+from standin._policy import decide
+from standin._render import render
+from standin._thinking import check_thinking
+from standin._tokens import PromptCache, canonical_json, prompt_segments
+from standin._wire import (
     InvalidRequest,
     MessagesRequest,
     MessagesResponse,
@@ -40,7 +40,7 @@ from ledgerd.offline_model._wire import (
     error_type_for,
 )
 
-log = logging.getLogger("ledgerd.offline_model")
+log = logging.getLogger("standin")
 
 
 class _State:
@@ -136,7 +136,7 @@ def _validate(body: dict[str, Any], request_id: str) -> MessagesRequest | Respon
 def create_app(config: OfflineModelConfig | None = None) -> Starlette:
     """The stand-in as an ASGI app; `config` None reads `LEDGERD_OFFLINE_*` from the env."""
     # Imported here, not at module level, so scenario modules can import this package.
-    import ledgerd.offline_model.scenarios  # noqa: F401
+    import standin.scenarios  # noqa: F401
 
     state = _State(config if config is not None else OfflineModelConfig.from_env())
 

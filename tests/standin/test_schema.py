@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ledgerd.offline_model import synthesize
-from ledgerd.offline_model._schema import break_input
+from standin import synthesize
+from standin._schema import break_input
 
 
 class Line(BaseModel):

@@ -8,7 +8,7 @@ import anthropic
 import httpx
 import pytest
 
-from ledgerd.offline_model import OfflineModelConfig, OfflineModelServer
+from standin import OfflineModelConfig, OfflineModelServer
 
 
 @pytest.fixture(scope="session")

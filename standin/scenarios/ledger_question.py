@@ -51,7 +51,8 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ledgerd.offline_model._policy import (
+from ledgerd.plan_refs import UnresolvedReference, resolve
+from standin._policy import (
     PolicyReply,
     ReplyToolUse,
     ToolCall,
@@ -59,9 +60,8 @@ from ledgerd.offline_model._policy import (
     tool_calls_so_far,
     user_text,
 )
-from ledgerd.offline_model._wire import MessagesRequest, TextBlock
-from ledgerd.offline_model.scenarios._conversation import DaemonScript, results
-from ledgerd.plan_refs import UnresolvedReference, resolve
+from standin._wire import MessagesRequest, TextBlock
+from standin.scenarios._conversation import DaemonScript, results
 
 DEMO_TENANTS = {"acme": "Acme Robotics", "globex": "Globex Coffee Roasters"}
 MAX_ROWS = 50  # query_ledger's limit cap

@@ -11,7 +11,7 @@ import pytest
 from anthropic.types import TextBlock, ToolUseBlock
 from pydantic import BaseModel, Field
 
-from ledgerd.offline_model import OfflineModelServer
+from standin import OfflineModelServer
 
 from ._helpers import MODEL, user
 

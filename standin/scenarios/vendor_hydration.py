@@ -25,14 +25,14 @@ import re
 from typing import Any
 
 from ledgerd.company_lookup import normalize_descriptor
-from ledgerd.offline_model._policy import (
+from standin._policy import (
     PolicyReply,
     ReplyToolUse,
     register_scenario,
     user_text,
 )
-from ledgerd.offline_model._wire import MessagesRequest
-from ledgerd.offline_model.scenarios._conversation import DaemonScript, latest, results
+from standin._wire import MessagesRequest
+from standin.scenarios._conversation import DaemonScript, latest, results
 
 _DESCRIPTOR = re.compile(r"bank descriptor '((?:[^'\\]|\\.)+)'|bank descriptor \"([^\"]+)\"")
 _IDS = re.compile(r"link them: (.+)$", re.MULTILINE)
