@@ -4,10 +4,11 @@
 the offline stand-in; only the base URL differs. What a request carries for its model comes
 from the model registry (`ledgerd.model_registry`), never from checks scattered here.
 
-A model turn is idempotent per (thread, turn): the reply and the row that records its cost
-are written in one transaction, and an attempt that finds the reply already stored (the
-previous attempt died after the call) uses it instead of calling again. So a retried activity
-sends exactly the conversation a first attempt would have, and a billed call is never lost.
+A model turn is idempotent per (thread, turn): an attempt that finds the turn's reply already
+stored (the previous attempt died after the call) uses it instead of calling again, so a
+retried activity sends exactly the conversation a first attempt would have. Every call that
+was made keeps its own cost row (keyed by attempt), written before the reply, so a billed
+call is never lost or overwritten.
 """
 
 from __future__ import annotations
@@ -222,11 +223,13 @@ async def converse(
         usage=reply.usage,
         latency_ms=latency,
     )
-    async with pool.connection() as conn, conn.transaction():
+    # The cost row is committed on its own, first: if the reply below is never stored, the
+    # retry calls again and bills again, and both calls stay on record.
+    async with pool.connection() as conn:
         await _record_call(conn, ref, turn, role, prompt, shape, message, reply, latency)
-        await transcript.write(
-            conn, ref, transcript.Entry(turn, 0, "assistant", reply.content, model=shape.model)
-        )
+    await transcript.append_all(
+        pool, ref, transcript.Entry(turn, 0, "assistant", reply.content, model=shape.model)
+    )
     return reply
 
 

@@ -83,6 +83,9 @@ class FaultSpec(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     times: int = Field(default=1, ge=1)
     match_model: str | None = None
+    after: int = Field(
+        default=0, ge=0, description="Let this many matching requests through first."
+    )
     latency_ms: int = Field(default=0, ge=0)
     refusal_category: str = "cyber"
 
@@ -162,7 +165,7 @@ class FaultQueue:
         self.replace(faults)
 
     def replace(self, faults: Sequence[FaultSpec]) -> None:
-        self._pending = [[spec, spec.times] for spec in faults]
+        self._pending = [[spec, spec.times, 0] for spec in faults]  # spec, uses left, passed
 
     def clear(self) -> None:
         self._pending = []
@@ -173,7 +176,7 @@ class FaultQueue:
     def pending(self) -> list[dict[str, Any]]:
         return [
             {**spec.model_dump(mode="json"), "remaining": remaining}
-            for spec, remaining in self._pending
+            for spec, remaining, _ in self._pending
         ]
 
     def take(self, model: str | None, *, offers_tools: bool) -> FaultSpec | None:
@@ -187,6 +190,9 @@ class FaultQueue:
             if spec.match_model is not None and spec.match_model != model:
                 continue
             if spec.kind == "malformed_tool_input" and not offers_tools:
+                continue
+            if entry[2] < spec.after:
+                entry[2] += 1
                 continue
             entry[1] -= 1
             if entry[1] <= 0:

@@ -174,3 +174,34 @@ def test_docs_models_md_is_generated_from_the_registry() -> None:
         assert DOCS.read_text() == models_markdown() + "\n", (
             "docs/models.md is stale: run `uv run ledgerd models --markdown > docs/models.md`"
         )
+
+
+def _marks(fields: dict[str, Any]) -> int:
+    found = sum("cache_control" in t for t in fields.get("tools", []))
+    found += sum("cache_control" in b for b in fields["system"])
+    found += sum("cache_control" in b for m in fields["messages"] for b in m["content"])
+    return found
+
+
+def test_prefixes_are_marked_for_caching_only_where_they_reach_the_minimum() -> None:
+    judge = shape_for(RoleSettings(role="judge", model="claude-haiku-5-5"), structured_answer=True)
+    short = [{"role": "user", "content": [{"type": "text", "text": "Review this."}]}]
+    # A judge's brief: system prompt and one short message, below Haiku 5.5's 512 tokens.
+    assert (
+        _marks(
+            request_fields(
+                judge, system="Judge it.", messages=short, tools=[], answer=SUBMIT_VERDICT
+            )
+        )
+        == 0
+    )
+    executor = shape_for(RoleSettings(role="executor", model="claude-sonnet-5-5"))
+    tools: list[dict[str, Any]] = [
+        {"name": f"tool_{n}", "description": "x" * 800, "input_schema": {"type": "object"}}
+        for n in range(4)
+    ]
+    fields = request_fields(executor, system="You hydrate vendors.", messages=short, tools=tools)
+    # Tools, system and the conversation so far: three breakpoints of the four allowed.
+    assert _marks(fields) == 3
+    assert "cache_control" in fields["messages"][-1]["content"][-1]
+    assert "cache_control" not in short[-1]["content"][-1]  # the caller's list is untouched
