@@ -595,6 +595,7 @@ class _Assembler:
             label=activity.label,
             model_call=call,
             stop_reason=result.get("stop_reason") or (call.stop_reason if call else None),
+            said=str(result.get("text") or ""),
             requested_tools=requested or self.transcript.requested_tools(ref, turn),
             timing=activity.timing(),
         )

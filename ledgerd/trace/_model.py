@@ -113,6 +113,11 @@ class StepTrace(BaseModel):
     label: str
     model_call: ModelCallTrace | None = None
     stop_reason: str | None = None
+    said: str = Field(
+        default="",
+        description="What the model said this turn, cut short: its text and the narration "
+        "between tool calls that the 5.5 models return in (summarised) thinking blocks.",
+    )
     requested_tools: list[str] = Field(default_factory=list)
     timing: Timing
     tool_calls: list[ToolCallTrace] = Field(default_factory=list)

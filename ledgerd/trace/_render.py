@@ -202,6 +202,8 @@ class _Renderer:
         self.model(step.model_call, 2)
         if step.timing.failure:
             self.out.extend(_wrap("failure", self.s(step.timing.failure, "red"), 2))
+        if step.said:
+            self.out.extend(_wrap("said", step.said, 2))
         if step.stop_reason:
             requested = ", ".join(step.requested_tools) or "no tools"
             self.line(f"  {'reply':<9} stop {step.stop_reason} → {requested}")
