@@ -185,11 +185,7 @@ async def converse(
 ) -> ModelReply:
     """The model's reply for `turn` of the thread `ref`, asked at most once per turn."""
     role_settings = settings.role_settings(role)
-    shape = shape_for(
-        role_settings,
-        structured_answer=answer is not None,
-        free_form=answer is not None and answer.free_form,
-    )
+    shape = shape_for(role_settings, answer=answer)
     stored = await transcript.reply_at(pool, ref, turn)
     if stored is not None:
         return await _reused(pool, ref, turn, stored)

@@ -181,10 +181,17 @@ def answer_mode(profile: ModelProfile, settings: RoleSettings, *, free_form: boo
 
 
 def shape_for(
-    settings: RoleSettings, *, structured_answer: bool = False, free_form: bool = False
+    settings: RoleSettings,
+    *,
+    answer: AnswerTool | None = None,
+    structured_answer: bool = False,
+    free_form: bool = False,
 ) -> RequestShape:
-    """The request fields for valid settings (check `role_problems` first); for a structured
-    answer, `free_form` says whether its schema has open objects (`AnswerTool.free_form`)."""
+    """The request fields for valid settings (check `role_problems` first). A role that
+    answers in a structure names its `answer`; without the tool at hand, `structured_answer`
+    and `free_form` (whether its schema has open objects) say the same."""
+    if answer is not None:
+        structured_answer, free_form = True, answer.free_form
     profile = profile_for(settings.model)
     mode = answer_mode(profile, settings, free_form=free_form) if structured_answer else None
     form = _thinking_form(profile, settings)
