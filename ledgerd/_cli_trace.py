@@ -47,6 +47,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
         from temporalio.service import RPCError, RPCStatusCode
 
         from ledgerd._cli_runs import ui_link
+        from ledgerd.connection import resolve_connection
         from ledgerd.trace import DecisionTrace, load_trace, render_trace
         from starter import connect
 
@@ -56,9 +57,8 @@ def register(app: typer.Typer, settings_of: Any) -> None:
             try:
                 client = await connect(settings)
             except RuntimeError as error:
-                raise fail(
-                    f"cannot reach Temporal at {settings.effective_temporal_address}: {error}"
-                ) from None
+                address = resolve_connection(settings).address
+                raise fail(f"cannot reach Temporal at {address}: {error}") from None
             conn = await _open_database(settings)
             try:
                 return await load_trace(

@@ -40,7 +40,10 @@ def dev(
     if background:
         _start_background(settings)
         return
-    stack = Stack(settings)
+    try:
+        stack = Stack(settings)
+    except ConfigError as error:
+        raise fail(str(error)) from None
     signal.signal(signal.SIGTERM, stack.request_stop)
     signal.signal(signal.SIGINT, stack.request_stop)
     try:
@@ -130,6 +133,7 @@ def seed(
 
 
 from ledgerd._cli_ask import register as register_ask  # noqa: E402
+from ledgerd._cli_connection import register as register_connection  # noqa: E402
 from ledgerd._cli_eval import register as register_eval  # noqa: E402
 from ledgerd._cli_feedback import register as register_feedback  # noqa: E402
 from ledgerd._cli_onboarding import register as register_onboarding  # noqa: E402
@@ -142,6 +146,7 @@ register_ask(app, _settings)
 register_eval(app, _settings)
 register_trace(app, _settings)
 register_feedback(app, _settings)
+register_connection(app)
 
 if __name__ == "__main__":
     app()
