@@ -1,4 +1,5 @@
-# Entry points. Each target installs what it needs first, so both work on a fresh clone
+# Entry points. Each target installs what it needs first (`uv sync` brings the dev group, and
+# with it the dev-stack and charts extras that the production image leaves out), so both work on a fresh clone
 # with only Python 3.11+ and access to the package registry.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -22,6 +23,7 @@ test: install lint typecheck unit
 lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run hadolint Dockerfile
 
 typecheck: install
 	$(UV) run mypy .

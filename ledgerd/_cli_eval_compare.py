@@ -4,12 +4,14 @@ real workflows, side by side: a terminal table, `--json` and `--chart` (docs/eva
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ledgerd._cli_output import fail
 from ledgerd.config import Settings
 
 if TYPE_CHECKING:
@@ -101,6 +103,8 @@ def register_compare(eval_app: typer.Typer, settings_of: Callable[[], Settings])
 
         if chart is not None and chart.suffix.lower() != ".png":
             raise typer.BadParameter(f"{chart} must end in .png", param_hint="--chart")
+        if chart is not None and importlib.util.find_spec("matplotlib") is None:
+            raise fail("--chart needs matplotlib: pip install 'ledgerd[charts]' (or `uv sync`)")
         settings: Settings = settings_of()
         try:
             report = asyncio.run(

@@ -31,7 +31,14 @@ def dev(
     down: Annotated[bool, typer.Option(help="Stop a stack started in the background.")] = False,
 ) -> None:
     """Start (and supervise) Temporal + UI, PostgreSQL, the offline model, the worker and the API."""
-    from ledgerd.stack import AlreadyRunning, PortInUse, Stack, read_state, stop_background
+    from ledgerd.stack import (
+        AlreadyRunning,
+        MissingDevStack,
+        PortInUse,
+        Stack,
+        read_state,
+        stop_background,
+    )
 
     settings = _settings()
     if down:
@@ -54,7 +61,7 @@ def dev(
     except AlreadyRunning as error:
         state = read_state(settings) or {}
         raise fail(f"{error}\n  " + _endpoint_lines(state)) from None
-    except PortInUse as error:
+    except (PortInUse, MissingDevStack) as error:
         stack.down()
         raise fail(str(error)) from None
     except BaseException:
