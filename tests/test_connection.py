@@ -25,13 +25,14 @@ CLOUD_PROFILE = f"""
 [profile.default]
 address = "127.0.0.1:7233"
 
+# Temporal Cloud with an API key: the regional endpoint, TLS with an explicit server name.
 [profile.cloud]
-address = "ledgerd-prod.a1b2c.tmprl.cloud:7233"
+address = "us-east-1.aws.api.temporal.io:7233"
 namespace = "ledgerd-prod.a1b2c"
 api_key = "{API_KEY}"
 
 [profile.cloud.tls]
-server_name = "ledgerd-prod.a1b2c.tmprl.cloud"
+server_name = "us-east-1.aws.api.temporal.io"
 """
 
 
@@ -60,12 +61,12 @@ def test_a_cloud_profile_with_tls_and_an_api_key_gives_the_cloud_connect_config(
 
     config = resolve_connection(load_settings()).connect_config()
 
-    assert config["target_host"] == "ledgerd-prod.a1b2c.tmprl.cloud:7233"
+    assert config["target_host"] == "us-east-1.aws.api.temporal.io:7233"
     assert config["namespace"] == "ledgerd-prod.a1b2c"
     assert config["api_key"] == API_KEY
     tls = config["tls"]
     assert isinstance(tls, TLSConfig)
-    assert tls.domain == "ledgerd-prod.a1b2c.tmprl.cloud"
+    assert tls.domain == "us-east-1.aws.api.temporal.io"
     # API-key auth: server verified against system roots, no client certificate.
     assert tls.server_root_ca_cert is None and tls.client_cert is None
 
@@ -97,7 +98,7 @@ def test_variables_override_the_profile(tmp_path: Path, monkeypatch: pytest.Monk
     connection = resolve_connection(load_settings())
 
     assert connection.namespace == "ledgerd-staging.a1b2c"
-    assert connection.address == "ledgerd-prod.a1b2c.tmprl.cloud:7233"
+    assert connection.address == "us-east-1.aws.api.temporal.io:7233"
 
 
 def test_nothing_set_means_the_embedded_dev_server_without_tls(
@@ -139,7 +140,7 @@ def test_the_description_masks_every_secret(
     assert shown["tls client key"] == "set (masked)"
     assert shown["tls client cert"].startswith("inline PEM")
     assert shown["grpc meta authorization"] == "set (masked)"
-    assert shown["address"].startswith("ledgerd-prod.a1b2c.tmprl.cloud:7233")
+    assert shown["address"].startswith("us-east-1.aws.api.temporal.io:7233")
     assert "do-not-print-me" not in repr(shown)
 
 
@@ -157,7 +158,7 @@ def test_ledgerd_connection_prints_the_masked_connection(
     )
 
     assert shown.returncode == 0, shown.stderr
-    assert "ledgerd-prod.a1b2c.tmprl.cloud:7233" in shown.stdout
+    assert "us-east-1.aws.api.temporal.io:7233" in shown.stdout
     assert "api key" in shown.stdout and "set (masked)" in shown.stdout
     assert API_KEY not in shown.stdout + shown.stderr
 
