@@ -173,7 +173,7 @@ def render(results: list[RunResult], latency_ms: int) -> str:
     lines = [
         f"{results[0].daemons} vendor hydrations, stand-in latency {latency_ms} ms per model "
         f"call, {os.cpu_count()} cores",
-        f"{'workers':<14} {'seconds':>8} {'daemons/min':>12} {'speed-up':>9} "
+        f"{'workers':<18} {'seconds':>8} {'daemons/min':>12} {'speed-up':>9} "
         f"{'worker CPU s/daemon':>20} {'lost':>5} {'duplicates':>11}  outcomes",
     ]
     base = results[0].per_minute
@@ -181,7 +181,7 @@ def render(results: list[RunResult], latency_ms: int) -> str:
         label = f"{r.workers}" + (f", 1 killed at {r.killed_after}" if r.killed_after else "")
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items()))
         lines.append(
-            f"{label:<14} {r.seconds:>8.1f} {r.per_minute:>12.1f} {r.per_minute / base:>8.2f}x "
+            f"{label:<18} {r.seconds:>8.1f} {r.per_minute:>12.1f} {r.per_minute / base:>8.2f}x "
             f"{r.cpu_per_daemon:>20.2f} {r.lost:>5} "
             f"{r.duplicate_vendors + r.duplicate_descriptors:>11}  {outcomes}"
         )
