@@ -25,12 +25,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any, Literal, get_args
 
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import PoolTimeout
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import MAIN_ACTIVITIES, MODEL_ACTIVITIES
 from ledgerd.config import ConfigError, Settings, get_settings
-from ledgerd.connection import connect_client
+from ledgerd.connection import connect_client, resolve_connection
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.queues import MODEL_ROLES, model_queue_name, role_rate_limits
 from ledgerd.runtime import open_dependencies
@@ -124,6 +126,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     queues: Queues = _arguments(argv).queues
     settings = get_settings()
+    resolve_connection(settings)  # a bad profile fails now, not after the database is open
     tracing = configure_tracing("ledgerd-worker")
     deps = await open_dependencies(settings)
     stop = asyncio.Event()
@@ -164,6 +167,12 @@ def run(argv: Sequence[str] | None = None) -> None:
         asyncio.run(main(argv))
     except ConfigError as error:
         sys.exit(str(error))
+    except PoolTimeout:
+        parts = conninfo_to_dict(get_settings().effective_database_url)
+        where = (
+            f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+        )
+        sys.exit(f"cannot reach PostgreSQL at {where}; check DATABASE_URL")  # no password shown
     except RuntimeError as error:
         if "Failed client connect" not in str(error):
             raise
