@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -177,3 +179,25 @@ def test_the_temporal_setup_declares_ledgerd_search_attributes() -> None:
     assert set(shlex.split(loop[1])) == set(SEARCH_ATTRIBUTES)
     assert all(kind == "Keyword" for kind in SEARCH_ATTRIBUTES.values())
     assert "--type Keyword" in script
+
+
+def _shellcheck(*paths: Path) -> subprocess.CompletedProcess[str]:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    return subprocess.run(
+        [str(shellcheck), "--shell=sh", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_setup_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    """They run inside Temporal's admin-tools image, which does not run here: check them
+    statically (POSIX sh, as that image's /bin/sh is)."""
+    scripts = sorted((DEPLOY / "temporal").glob("*.sh"))
+    assert len(scripts) == 2
+    checked = _shellcheck(*scripts)
+    assert checked.returncode == 0, checked.stdout
+    unquoted = tmp_path / "bad.sh"
+    unquoted.write_text("#!/bin/sh\nrm -rf $1/data\n")
+    assert _shellcheck(unquoted).returncode != 0  # the check is not vacuous

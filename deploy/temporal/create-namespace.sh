@@ -4,17 +4,25 @@
 # tests/test_compose.py). Safe to re-run.
 set -eu
 NAMESPACE="${NAMESPACE:-default}"
-T="temporal --address ${TEMPORAL_ADDRESS:-temporal:7233}"
+ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
+
+t() {
+  temporal --address "$ADDRESS" "$@"
+}
 
 attempt=1
-until $T operator cluster health; do
-  [ "$attempt" -ge 30 ] && { echo "Temporal did not become healthy"; exit 1; }
-  attempt=$((attempt + 1)); sleep 5
+until t operator cluster health; do
+  if [ "$attempt" -ge 30 ]; then
+    echo "Temporal at $ADDRESS did not become healthy"
+    exit 1
+  fi
+  attempt=$((attempt + 1))
+  sleep 5
 done
-$T operator namespace describe -n "$NAMESPACE" >/dev/null 2>&1 \
-  || $T operator namespace create -n "$NAMESPACE" --retention 30d
+t operator namespace describe -n "$NAMESPACE" >/dev/null 2>&1 \
+  || t operator namespace create -n "$NAMESPACE" --retention 30d
 for name in LedgerdTenant LedgerdDaemon LedgerdOutcome; do
-  $T operator search-attribute create --namespace "$NAMESPACE" --name "$name" --type Keyword \
+  t operator search-attribute create --namespace "$NAMESPACE" --name "$name" --type Keyword \
     || echo "search attribute $name exists"
 done
 echo "namespace $NAMESPACE is ready"
