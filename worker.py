@@ -30,7 +30,7 @@ from psycopg_pool import PoolTimeout
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import MAIN_ACTIVITIES, MODEL_ACTIVITIES
+from activities import ALL_ACTIVITIES, MODEL_ACTIVITIES
 from ledgerd.config import ConfigError, Settings, get_settings
 from ledgerd.connection import connect_client, resolve_connection
 from ledgerd.plugin import LedgerdPlugin
@@ -66,8 +66,11 @@ def build_workers(
     )
     workers = []
     if queues in ("all", "tools"):
-        # The client's LedgerdPlugin adds the workflows (on this queue only).
-        workers.append(Worker(client, task_queue=main, activities=list(MAIN_ACTIVITIES), **options))
+        # The client's LedgerdPlugin adds the workflows (on this queue only). The model
+        # activities are registered here too, though workflows schedule them on the model
+        # queues: a model call scheduled on this queue by an older deployment (before model
+        # queues existed) still runs instead of failing as an unknown activity type.
+        workers.append(Worker(client, task_queue=main, activities=list(ALL_ACTIVITIES), **options))
     if queues in ("all", "model"):
         limits = role_rate_limits(settings)
         for role in MODEL_ROLES:

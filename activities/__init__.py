@@ -35,6 +35,5 @@ ALL_ACTIVITIES = (
 # Activities whose work is a model call: served on the model queues under the provider's rate
 # limit (ledgerd/queues.py); every other activity runs on the main queue.
 MODEL_ACTIVITIES = (plan, model_turn, guardrail)
-MAIN_ACTIVITIES = tuple(a for a in ALL_ACTIVITIES if a not in MODEL_ACTIVITIES)
 
-__all__ = ["ALL_ACTIVITIES", "MAIN_ACTIVITIES", "MODEL_ACTIVITIES"]
+__all__ = ["ALL_ACTIVITIES", "MODEL_ACTIVITIES"]

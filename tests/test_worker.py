@@ -10,7 +10,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities import MODEL_ACTIVITIES
+from activities import ALL_ACTIVITIES, MODEL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.health import HealthServer
 from worker import Queues, _arguments, build_workers
@@ -44,7 +44,9 @@ async def test_all_serves_the_main_queue_with_workflows_and_the_model_queues_rat
         "ledgerd-test-model-judge",
     }
     workflows, activities, limit = served["ledgerd-test"]
-    assert workflows > 0 and activities > 0 and limit is None  # tools are not rate limited
+    assert workflows > 0 and limit is None  # tools are not rate limited
+    # Every activity: model calls an older deployment scheduled here must still run.
+    assert activities == len(ALL_ACTIVITIES)
     # Default models: planner Opus, executor Sonnet, judge Haiku, each its family's limit.
     assert served["ledgerd-test-model-planner"] == (0, len(MODEL_ACTIVITIES), 1.0)
     assert served["ledgerd-test-model-executor"] == (0, len(MODEL_ACTIVITIES), 4.0)
