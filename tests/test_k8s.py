@@ -4,6 +4,7 @@ KEDA documents for its Temporal scaler, and the manifests against each other and
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,14 @@ def test_the_triggers_watch_the_queues_the_workers_poll() -> None:
     assert watched["ledgerd-model-worker"] == {
         (model_queue_name(main, role), "activity") for role in MODEL_ROLES
     }
+
+
+def test_dependent_variables_are_defined_before_their_use() -> None:
+    """Kubernetes expands `$(NAME)` in an env value only for names listed earlier."""
+    for name, pod in _pods().items():
+        for container in pod["spec"]["containers"]:
+            seen: set[str] = set()
+            for variable in container.get("env", []):
+                for used in re.findall(r"\$\(([A-Z0-9_]+)\)", str(variable.get("value", ""))):
+                    assert used in seen, f"{name}: {variable['name']} uses $({used}) too early"
+                seen.add(variable["name"])
