@@ -35,7 +35,7 @@ class OfflineModelConfig:
     seed: int = 0
     random_fault_statuses: tuple[int, ...] = (429, 500, 529)
     record_limit: int = 100
-    cache_min_tokens: int = 0
+    cache_min_tokens: int | None = None  # None: each model's own minimum, from the registry
     scenarios: tuple[Scenario, ...] = ()
 
     def __post_init__(self) -> None:

@@ -1,9 +1,9 @@
 """Scale-out, the fast subset of benchmarks/scale_out.py: two worker processes share the
 daemons of one task queue, one is SIGKILLed under load, and nothing is lost or done twice.
 
-A killed worker's activities are retried elsewhere once their start-to-close timeouts pass, so
-this test takes as long as the longest such timeout; that wait is Temporal's failure detection,
-not slowness of ours.
+A killed worker's activities are retried elsewhere once their timeouts pass (start-to-close for
+a step, heartbeat for a model call), so this test takes at least that long; that wait is
+Temporal's failure detection, not slowness of ours.
 """
 
 from __future__ import annotations

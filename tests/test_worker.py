@@ -73,7 +73,7 @@ def test_roles_sharing_a_family_split_its_limit() -> None:
     from ledgerd.queues import role_rate_limits
 
     settings = load_settings(
-        planner_model="claude-sonnet-4-5",
+        planner_model="claude-sonnet-5",
         executor_model="claude-sonnet-5-5",
         judge_model="claude-haiku-5-5",
         model_rate_limits="sonnet=4",

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from ledgerd._cli_output import fail
+from ledgerd.cli.output import fail
 from ledgerd.config import ConfigError, Settings, load_settings
 
 
