@@ -59,6 +59,7 @@ class RunResult:
     duplicate_vendors: int = 0
     duplicate_descriptors: int = 0
     worker_cpu_seconds: float = 0.0
+    machine_busy: float = 0.0
     activities_per_daemon: float = 0.0
 
     @property
@@ -75,6 +76,13 @@ class RunResult:
 
 
 SAMPLE = 20  # histories read to count activities per daemon
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat (Linux)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def _children_cpu() -> float:
@@ -149,6 +157,7 @@ async def run_daemons(
     try:
         await fleet.ready()
         started = time.perf_counter()
+        busy_before, total_before = _machine_ticks()
         handles = await start_hydrations(client, groups, queue, queue)
         pending = asyncio.as_completed([h.result() for h in handles])
         for finished, next_result in enumerate(pending, start=1):
@@ -157,6 +166,9 @@ async def run_daemons(
             if finished == kill_after:
                 fleet.kill(0)
         result.seconds = time.perf_counter() - started
+        busy_after, total_after = _machine_ticks()
+        # Everything on the machine: workers, Temporal, PostgreSQL, the stand-in, and others.
+        result.machine_busy = (busy_after - busy_before) / max(1, total_after - total_before)
         result.activities_per_daemon = await _activities_per_daemon(handles[:SAMPLE])
     finally:
         await fleet.stop()
@@ -174,7 +186,8 @@ def render(results: list[RunResult], latency_ms: int) -> str:
         f"{results[0].daemons} vendor hydrations, stand-in latency {latency_ms} ms per model "
         f"call, {os.cpu_count()} cores",
         f"{'workers':<18} {'seconds':>8} {'daemons/min':>12} {'speed-up':>9} "
-        f"{'worker CPU s/daemon':>20} {'lost':>5} {'duplicates':>11}  outcomes",
+        f"{'worker CPU s/daemon':>20} {'machine busy':>13} {'lost':>5} {'duplicates':>11}  "
+        "outcomes",
     ]
     base = results[0].per_minute
     for r in results:
@@ -182,7 +195,7 @@ def render(results: list[RunResult], latency_ms: int) -> str:
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items()))
         lines.append(
             f"{label:<18} {r.seconds:>8.1f} {r.per_minute:>12.1f} {r.per_minute / base:>8.2f}x "
-            f"{r.cpu_per_daemon:>20.2f} {r.lost:>5} "
+            f"{r.cpu_per_daemon:>20.2f} {r.machine_busy:>12.0%} {r.lost:>5} "
             f"{r.duplicate_vendors + r.duplicate_descriptors:>11}  {outcomes}"
         )
     lines.append(f"activities per daemon: {results[-1].activities_per_daemon:.1f}")
