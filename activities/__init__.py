@@ -32,4 +32,8 @@ ALL_ACTIVITIES = (
     validate_answer,
 )
 
-__all__ = ["ALL_ACTIVITIES"]
+# Activities whose work is a model call: served on the model queues under the provider's rate
+# limit (ledgerd/queues.py); every other activity runs on the main queue.
+MODEL_ACTIVITIES = (plan, model_turn, guardrail)
+
+__all__ = ["ALL_ACTIVITIES", "MODEL_ACTIVITIES"]

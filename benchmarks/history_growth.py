@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from accounting.principals import Principal, Role
-from activities import ALL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.contracts import Budget, Outcome
 from ledgerd.db import Pool, apply_migrations
@@ -38,6 +36,7 @@ from standin import (
     ReplyToolUse,
 )
 from standin.scenarios._conversation import prompt_header
+from worker import running_workers
 from workflows import HydrationRequest, VendorHydration
 
 PRINCIPAL = Principal(id="bench-service", tenant_id="bench", role=Role.SERVICE)
@@ -113,7 +112,7 @@ async def measure(
             )
             await _ledger(deps.pool)
             queue = f"bench-{steps}"
-            async with Worker(env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+            async with running_workers(env.client, task_queue=queue):
                 workflow_id = f"bench-history-{steps}"
                 result = await env.client.execute_workflow(
                     VendorHydration.run,

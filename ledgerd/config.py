@@ -8,6 +8,7 @@ never half-way through a running daemon.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +65,23 @@ class Settings(BaseSettings):
     temporal_port: Port = 7233
     temporal_ui_port: Port = 8233
     task_queue: str = "ledgerd"
+    # Pairs, not a dict: Settings is frozen and hashable (clients are cached per Settings).
+    model_rate_limits: Annotated[tuple[tuple[str, float], ...], NoDecode] = Field(
+        default=(),
+        description="Model calls per second per model family across all workers, e.g. "
+        "`opus=1,sonnet=4,haiku=8` (`*` for any other family); unset: unlimited. "
+        "Enforced by Temporal on the model queues (ledgerd/queues.py).",
+    )
+    worker_graceful_shutdown_seconds: int = Field(
+        default=20,
+        ge=0,
+        description="On SIGTERM, how long running activities get to finish before they are "
+        "cancelled; a pod's terminationGracePeriodSeconds must exceed it.",
+    )
+    worker_health_port: Port | None = Field(
+        default=None,
+        description="Serve GET /healthz (200 while polling, 503 while draining) on this port.",
+    )
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "LEDGERD_DATABASE_URL")
@@ -137,6 +155,31 @@ class Settings(BaseSettings):
         description="Email recipients, comma-separated; email is sent when this and the host are set.",
     )
 
+    @field_validator("model_rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        # `opus=1,sonnet=4` reads better in a ConfigMap than JSON; JSON is accepted too.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                value = json.loads(text)
+            else:
+                pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+                if any(len(pair) != 2 for pair in pairs):
+                    raise ValueError("expected family=calls_per_second pairs, e.g. opus=1,sonnet=4")
+                value = dict(pairs)
+        if isinstance(value, dict):
+            return tuple((str(k).strip().lower(), str(v).strip()) for k, v in value.items())
+        return value
+
+    @field_validator("model_rate_limits")
+    @classmethod
+    def _positive_rates(cls, value: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        for family, rate in value:
+            if rate <= 0:
+                raise ValueError(f"the rate of {family!r} must be positive (got {rate})")
+        return value
+
     @field_validator("notify_email_to", mode="before")
     @classmethod
     def _split_recipients(cls, value: object) -> object:
@@ -189,6 +232,10 @@ class Settings(BaseSettings):
                 "LEDGERD_EMBEDDER=http needs LEDGERD_EMBEDDING_URL and LEDGERD_EMBEDDING_MODEL"
             )
         return self
+
+    @property
+    def rate_limits_by_family(self) -> dict[str, float]:
+        return dict(self.model_rate_limits)
 
     def model_for(self, role: str) -> str:
         return self.role_settings(role).model

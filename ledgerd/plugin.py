@@ -13,9 +13,11 @@ from typing import Any
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.plugin import SimplePlugin
+from temporalio.worker import WorkerConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ledgerd.metrics import StepMetricsInterceptor
+from ledgerd.queues import is_model_queue
 from ledgerd.telemetry import configure_tracing
 
 
@@ -49,3 +51,10 @@ class LedgerdPlugin(SimplePlugin):
             activities=list(activities) or None,
             workflow_runner=_sandbox_runner(),
         )
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        config = super().configure_worker(config)
+        # A model queue serves model-call activities only: no workflow pollers there.
+        if is_model_queue(config.get("task_queue", "")):
+            config["workflows"] = []
+        return config

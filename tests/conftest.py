@@ -17,9 +17,7 @@ import httpx
 import psycopg
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import ALL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.db import Pool, apply_migrations, open_pool
 from ledgerd.plugin import LedgerdPlugin
@@ -27,6 +25,7 @@ from ledgerd.runtime import Dependencies, open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import register_search_attributes, search_attribute_args
 from standin import OfflineModelConfig, OfflineModelServer
+from worker import running_workers
 
 TEMPLATE = "ledgerd_template"
 _counter = itertools.count()
@@ -187,13 +186,13 @@ async def deps(
 
 @asynccontextmanager
 async def running_worker(env: WorkflowEnvironment) -> AsyncIterator[str]:
-    """A worker on a fresh task queue; yields the queue.
+    """The workers of a fresh task queue (its model queues included); yields the queue.
 
     The environment's client carries `LedgerdPlugin`, which brings the workflows and the
-    sandbox; the worker adds the activities, as `worker.py` does.
+    sandbox; `worker.py` adds each queue's activities.
     """
     queue = f"test-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+    async with running_workers(env.client, task_queue=queue):
         yield queue
 
 

@@ -26,6 +26,7 @@ from ledgerd.stack._temporal import register_search_attributes
 from starter import decide_onboarding, start_client_onboarding
 from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
 from tests.conftest import record_history, running_worker
+from worker import running_workers
 from workflows import ClientOnboarding
 
 Handle = WorkflowHandle[ClientOnboarding, OnboardingResult]
@@ -294,11 +295,7 @@ async def test_the_worker_restarting_while_waiting_loses_nothing(
         handle = await start(dev_env, queue, top_vendors=0)
         asked = await pending(handle)
     # No worker at all now; the run waits in Temporal. A new worker on the same queue resumes.
-    from temporalio.worker import Worker
-
-    from activities import ALL_ACTIVITIES
-
-    async with Worker(dev_env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+    async with running_workers(dev_env.client, task_queue=queue):
         # The new worker rebuilds the run from history and accepts the pending decision.
         await handle.execute_update(
             ClientOnboarding.decide,

@@ -5,6 +5,7 @@ models per role) side by side, as a terminal table, `--json` and `--chart` (docs
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledgerd.cli.context import cli_settings
+from ledgerd.cli.output import fail
 from ledgerd.config import Settings
 
 if TYPE_CHECKING:
@@ -158,6 +160,8 @@ def compare_command(
 
     if chart is not None and chart.suffix.lower() != ".png":
         raise typer.BadParameter(f"{chart} must end in .png", param_hint="--chart")
+    if chart is not None and importlib.util.find_spec("matplotlib") is None:
+        raise fail("--chart needs matplotlib: pip install 'ledgerd[charts]' (or `uv sync`)")
     settings = cli_settings()
     try:
         report = asyncio.run(

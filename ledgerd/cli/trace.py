@@ -45,6 +45,7 @@ def trace(
     guardrail verdict and notifications, with tokens and an estimated cost."""
     from temporalio.service import RPCError, RPCStatusCode
 
+    from ledgerd.connection import resolve_connection
     from ledgerd.trace import DecisionTrace, load_trace, render_trace
     from starter import connect
 
@@ -54,9 +55,8 @@ def trace(
         try:
             client = await connect(settings)
         except RuntimeError as error:
-            raise fail(
-                f"cannot reach Temporal at {settings.effective_temporal_address}: {error}"
-            ) from None
+            address = resolve_connection(settings).address
+            raise fail(f"cannot reach Temporal at {address}: {error}") from None
         conn = await _open_database(settings)
         try:
             return await load_trace(

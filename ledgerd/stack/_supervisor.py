@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from ledgerd.config import Settings
+from ledgerd.connection import EMBEDDED, resolve_connection
 from ledgerd.db import apply_migrations
 from ledgerd.stack._postgres import EmbeddedPostgres
 from ledgerd.stack._process import ensure_port_free, log_tail, spawn, stop
@@ -117,6 +118,8 @@ class Stack:
         self.children: list[_Child] = []
         self._lock: IO[str] | None = None
         self._stopping = False
+        # Nothing names a Temporal server (variable, profile or setting): serve our own.
+        self._embedded_temporal = resolve_connection(settings).address_source == EMBEDDED
 
     def _acquire(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +137,7 @@ class Stack:
 
     def _check_ports(self) -> None:
         s = self.settings
-        if s.temporal_address is None:
+        if self._embedded_temporal:
             ensure_port_free(s.temporal_port, "Temporal", "LEDGERD_TEMPORAL_PORT")
             ensure_port_free(s.temporal_ui_port, "the Temporal UI", "LEDGERD_TEMPORAL_UI_PORT")
         if s.database_url is None:
@@ -147,10 +150,13 @@ class Stack:
 
     def endpoints(self) -> Endpoints:
         s = self.settings
+        temporal = resolve_connection(s)
         return Endpoints(
-            temporal_address=s.effective_temporal_address,
-            temporal_ui=None if s.temporal_address else f"http://127.0.0.1:{s.temporal_ui_port}",
-            namespace=s.temporal_namespace,
+            temporal_address=temporal.address,
+            temporal_ui=f"http://127.0.0.1:{s.temporal_ui_port}"
+            if self._embedded_temporal
+            else None,
+            namespace=temporal.namespace,
             database_url=s.effective_database_url,
             model_base_url=s.model_base_url,
             offline_model=s.uses_offline_model,
@@ -166,7 +172,7 @@ class Stack:
             self.postgres = EmbeddedPostgres(self.state_dir / "postgres", s.postgres_port)
             self.postgres.start(self.logs / "postgres.log")
         asyncio.run(apply_migrations(s.effective_database_url))
-        if s.temporal_address is None:
+        if self._embedded_temporal:
             self.temporal = EmbeddedTemporal(
                 self.state_dir / "temporal",
                 s.temporal_port,
@@ -200,7 +206,8 @@ class Stack:
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["DATABASE_URL"] = self.settings.effective_database_url
-        env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
+        if self._embedded_temporal:  # otherwise the children resolve the same profile themselves
+            env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
         return env
 
     def _start(self, child: _Child) -> None:

