@@ -105,7 +105,7 @@ async def check_models(settings: Settings) -> ModelCheck:
         model = settings.model_for(role)
         known = {model, *profile_for(model).aliases, profile_for(model).id}
         if listed is not None and not known & set(listed):
-            shape = shape_for(settings.role_settings(role), structured_answer=role in _ANSWERS)
+            shape = shape_for(settings.role_settings(role), answer=_ANSWERS.get(role))
             roles.append(
                 RoleCheck(
                     role, model, shape.describe(), False,

@@ -36,7 +36,12 @@ def models(
         typer.echo(f"{profile.id:<20} {profile.display_name:<18} {status}")
     typer.echo("\nconfigured roles:")
     for role in ROLES:
-        shape = shape_for(settings.role_settings(role), structured_answer=role != "executor")
+        # The plan's step inputs are open objects; the verdict is closed (as docs/models.md).
+        shape = shape_for(
+            settings.role_settings(role),
+            structured_answer=role != "executor",
+            free_form=role == "planner",
+        )
         typer.echo(f"  {role:<8} {shape.model:<20} {shape.describe()}")
 
 
