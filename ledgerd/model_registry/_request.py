@@ -96,10 +96,13 @@ def role_problems(settings: RoleSettings) -> list[str]:
         )
         return problems
     if settings.effort is not None and settings.effort not in profile.efforts:
-        allowed = ", ".join(profile.efforts) or "none: unset it"
+        allowed = (
+            f"allowed: {', '.join(profile.efforts)}"
+            if profile.efforts
+            else "it takes no effort: unset it"
+        )
         problems.append(
-            f"{var}_EFFORT={settings.effort}: {settings.model} does not take that effort; "
-            f"allowed: {allowed}"
+            f"{var}_EFFORT={settings.effort}: {settings.model} does not take that effort; {allowed}"
         )
     problems += _thinking_problems(profile, settings)
     if settings.max_tokens is not None and settings.max_tokens > profile.max_output:
@@ -121,7 +124,8 @@ def role_problems(settings: RoleSettings) -> list[str]:
 def _thinking_problems(profile: ModelProfile, settings: RoleSettings) -> list[str]:
     var, model, effort = settings.variables, settings.model, settings.effort
     forms = profile.thinking.forms
-    at = f" at effort {effort or 'default'}" if profile.effort else ""
+    # Only where the effort decides it (a model that can turn thinking off at some efforts).
+    at = f" at effort {effort or 'default'}" if "disabled" in forms else ""
     if settings.thinking == "on" and not {"adaptive", "enabled"} & set(forms):
         return [f"{var}_THINKING=on: {model} cannot think; allowed: off"]
     if settings.thinking == "off" and not profile.thinking_off_allowed(effort):
