@@ -32,6 +32,18 @@ UNANSWERED = (
 )
 
 
+@dataclass
+class ReadStats:
+    """Transcript reads of this process (queries and rows), for the benchmarks' cost table:
+    what a run reads back must grow linearly with its steps, not with their square."""
+
+    queries: int = 0
+    rows: int = 0
+
+
+READS = ReadStats()
+
+
 @dataclass(frozen=True)
 class Entry:
     """One row to write: a user or assistant message part at (turn, position)."""
@@ -78,7 +90,10 @@ async def entries(
                ORDER BY turn, position""",
             (ref.run_id, ref.thread, before_turn, before_turn),
         )
-        return await cursor.fetchall()
+        rows = await cursor.fetchall()
+    READS.queries += 1
+    READS.rows += len(rows)
+    return rows
 
 
 async def reply_at(pool: Pool, ref: RunRef, turn: int) -> dict[str, Any] | None:
@@ -90,7 +105,10 @@ async def reply_at(pool: Pool, ref: RunRef, turn: int) -> dict[str, Any] | None:
                  AND role = 'assistant'""",
             (ref.run_id, ref.thread, turn),
         )
-        return await cursor.fetchone()
+        row = await cursor.fetchone()
+    READS.queries += 1
+    READS.rows += row is not None
+    return row
 
 
 async def messages(
