@@ -31,6 +31,13 @@ DAEMON = "vendor_hydration"
 # Conversations by workflow id: the "outside history" store of the baseline. It lives as long
 # as the benchmark's worker process, which is all the baseline promises.
 CONVERSATIONS: dict[str, list[dict[str, Any]]] = {}
+# What a hand-written loop computes once: the system prompt and the tool definitions.
+_SPEC = daemon_spec(DAEMON)
+_SYSTEM = load_prompt(_SPEC.prompt("executor")).text
+_TOOLS = [
+    {"name": t.name, "description": t.description, "input_schema": t.input_schema()}
+    for t in toolset(*_SPEC.tools).values()
+] + [_SPEC.respond_tool()]
 # Milliseconds of each model call by (workflow id, turn), for the per-turn overhead figure.
 ROUND_TRIPS: dict[tuple[str, int], int] = {}
 
@@ -65,17 +72,12 @@ class RawToolRequest(BaseModel):
 @activity.defn(name="raw_model_turn")
 async def raw_model_turn(request: RawTurn) -> RawReply:
     settings = dependencies().settings
-    spec = daemon_spec(DAEMON)
     messages = CONVERSATIONS.setdefault(
         request.conversation,
         [{"role": "user", "content": [{"type": "text", "text": request.task}]}],
     )
-    tools = [t.anthropic_definition() for t in toolset(*spec.tools).values()]
-    tools.append(spec.respond_tool())
     shape = shape_for(settings.role_settings("executor"))
-    fields = request_fields(
-        shape, system=load_prompt(spec.prompt("executor")).text, messages=messages, tools=tools
-    )
+    fields = request_fields(shape, system=_SYSTEM, messages=messages, tools=_TOOLS)
     message, latency = await call_model(settings, fields, shape.deadline_seconds)
     ROUND_TRIPS[(request.conversation, request.turn)] = latency
     content = content_blocks(message)

@@ -12,7 +12,7 @@ step, replay time, and what a `model_turn` costs beyond the model's own round tr
 
     uv run python -m benchmarks.overhead                      # K 5,20,50 × S 200,5000
     uv run python -m benchmarks.overhead --profile shipped    # the dev server as shipped
-    uv run python -m benchmarks.overhead --compare-profiles   # shipped vs lifted cap, K=20
+    uv run python -m benchmarks.overhead --compare-profiles --ks 20   # shipped vs lifted cap
     uv run python -m benchmarks.overhead --growth             # K 5,20,50,200 cost table
 
 Starts its own PostgreSQL, dev server and offline model; nothing needs to be running.
@@ -49,6 +49,16 @@ from workflows import HydrationRequest, VendorHydration
 PROFILES: dict[str, tuple[str, ...]] = {
     "shipped": (),
     "lifted": ("history.transferProcessorMaxPollRPS=1000",),
+    # Candidates checked for docs/performance.md: only keys that change the figures are set
+    # by `ledgerd dev` (ledgerd/stack/_temporal.py).
+    "timer+visibility": (
+        "history.timerProcessorMaxPollRPS=1000",
+        "history.visibilityProcessorMaxPollRPS=1000",
+    ),
+    "one-partition": (
+        "matching.numTaskqueueReadPartitions=1",
+        "matching.numTaskqueueWritePartitions=1",
+    ),
 }
 
 
@@ -228,8 +238,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--compare-profiles",
-        action="store_true",
-        help="the dev server's shipped transfer cap next to the lifted profile (K=20, S=200)",
+        nargs="?",
+        const="shipped,lifted",
+        metavar="P1,P2,...",
+        help="profiles side by side, each on its own dev server (default: the shipped "
+        "transfer cap next to the lifted profile), at --ks (first K) and S=200",
     )
     parser.add_argument(
         "--growth", action="store_true", help="cost per run for K = 5, 20, 50, 200 (S=200)"
@@ -241,8 +254,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.compare_profiles:
         by_profile = {}
-        for name in ("shipped", "lifted"):
-            by_profile[name] = asyncio.run(_one(PROFILES[name], [20], [200], args.reps))
+        first_k = int(args.ks.split(",")[0])
+        for name in args.compare_profiles.split(","):
+            by_profile[name] = asyncio.run(_one(PROFILES[name], [first_k], [200], args.reps))
         print(compare_table(by_profile))
         return
     values = (*PROFILES[args.profile], *args.dynamic_config_value)
