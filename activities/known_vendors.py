@@ -12,7 +12,11 @@ from temporalio import activity
 from accounting.principals import Principal
 from accounting.vendors import LinkTransactions, link_transactions
 from ledgerd.runtime import dependencies
-from ledgerd.vendor_match import KnownVendor, match_vendor
+from ledgerd.vendor_match import KnownVendor, match_vendor, names_agree
+from tools.company_lookup import provider
+
+# The company directory's score from which a match names the company (tools/company_lookup).
+STRONG_MATCH = 0.5
 
 
 class KnownVendorRequest(BaseModel):
@@ -56,7 +60,7 @@ async def link_known_vendor(request: KnownVendorRequest) -> KnownVendorLink:
         )
         raw = [row["raw_descriptor"] for row in await cursor.fetchall()]
     match = match_vendor(request.key, raw, vendors)
-    if match is None:
+    if match is None or not await _directory_agrees(match.vendor, raw):
         return KnownVendorLink()
     # Through the platform's handler: the caller's role and tenant checks apply, and the
     # key makes a retried activity link once.
@@ -72,3 +76,18 @@ async def link_known_vendor(request: KnownVendorRequest) -> KnownVendorLink:
         rule=match.rule,
         linked=result.linked,
     )
+
+
+async def _directory_agrees(vendor: KnownVendor, raw_descriptors: list[str]) -> bool:
+    """The words of a descriptor can start with a known vendor's name and still be another
+    company ("UBER *EATS" is Uber Eats, not Uber). The company directory, which a daemon
+    would consult, must name this vendor for every descriptor of the merchant; where it
+    names another company, or none, the daemon decides."""
+    directory = provider()
+    for raw in raw_descriptors:
+        found = await directory.lookup(raw, limit=1)
+        if not found or found[0].score < STRONG_MATCH:
+            return False
+        if not names_agree(vendor, found[0].record.name):
+            return False
+    return True

@@ -93,3 +93,9 @@ def _longest(found: dict[str, tuple[int, KnownVendor]]) -> tuple[KnownVendor, st
     best = max(length for length, _ in found.values())
     winners = [vendor for length, vendor in found.values() if length == best]
     return (winners[0], "prefix") if len(winners) == 1 else None
+
+
+def names_agree(vendor: KnownVendor, company_name: str) -> bool:
+    """Whether `company_name` (e.g. the company directory's) is this vendor's name or alias."""
+    wanted = normalise_name(company_name)
+    return any(normalise_name(n) == wanted for n in (vendor.canonical_name, *vendor.aliases))

@@ -44,3 +44,10 @@ def test_short_names_and_unknown_merchants_are_left_to_the_daemon() -> None:
     dd = KnownVendor("7", "DD")
     assert _match("DD *DOORDASH BURMA KITCHEN", dd) is None
     assert _match("SQ *BLUE BOTTLE COFF OAKLAND CA", UBER, LYFT, AMAZON) is None
+
+
+def test_the_directory_name_must_be_the_vendor_or_an_alias() -> None:
+    from ledgerd.vendor_match import names_agree
+
+    assert names_agree(UBER, "Uber Technologies")
+    assert not names_agree(UBER, "Uber Eats")
