@@ -3,6 +3,7 @@
 from activities.answer import validate_answer
 from activities.feedback import record_feedback
 from activities.guardrails import guardrail
+from activities.known_vendors import link_known_vendor
 from activities.messages import append_message
 from activities.model_turn import model_turn
 from activities.notify import notify
@@ -25,6 +26,7 @@ ALL_ACTIVITIES = (
     call_tool,
     find_unlinked_merchants,
     guardrail,
+    link_known_vendor,
     model_turn,
     notify,
     plan,

@@ -23,7 +23,11 @@ from ledgerd.db import Pool, apply_migrations, open_pool
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies, open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
-from ledgerd.stack._temporal import register_search_attributes, search_attribute_args
+from ledgerd.stack._temporal import (
+    dynamic_config_args,
+    register_search_attributes,
+    search_attribute_args,
+)
 from standin import OfflineModelConfig, OfflineModelServer
 from worker import running_workers
 
@@ -147,7 +151,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary("temporal")),
         plugins=[LedgerdPlugin()],
-        dev_server_extra_args=search_attribute_args(),
+        dev_server_extra_args=search_attribute_args() + dynamic_config_args(),
     )
     try:
         yield env

@@ -321,7 +321,10 @@ def _with_cache_breakpoints(
     if size >= min_tokens:
         system_block["cache_control"] = {"type": "ephemeral"}
         marked += 1
-    size += _estimated_tokens(messages)
+    if size < min_tokens:
+        # Only the comparison matters: once the prefix reaches the minimum, sizing the
+        # whole conversation again (every turn, so quadratic over a run) decides nothing.
+        size += _estimated_tokens(messages)
     if (
         cache_conversation
         and messages

@@ -16,6 +16,15 @@ from temporalio.client import Client
 
 from ledgerd.stack._process import MissingDevStack, log_tail, spawn, stop
 
+# The dev server keeps every workflow on one history shard, and a shard's transfer queue
+# (which hands workflow and activity tasks to matching) polls at most 20 times a second by
+# default: on the dev server that caps *every* sequential workflow at about 50 ms a step, a
+# limit a production cluster (hundreds of shards, each with its own 20/s, no host-wide cap)
+# never imposes on its load. Measured in docs/performance.md, key by key: only this one
+# changes a daemon's step time; the timer and visibility queues and task-queue partitions
+# do not, so they keep their defaults.
+DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": 1000}
+
 SEARCH_ATTRIBUTES = {
     "LedgerdTenant": "Keyword",
     "LedgerdDaemon": "Keyword",
@@ -71,7 +80,7 @@ class EmbeddedTemporal:
             "--log-level",
             "warn",
         ]
-        argv += search_attribute_args()
+        argv += search_attribute_args() + dynamic_config_args()
         self.process = spawn(argv, log=log)
         asyncio.run(self._wait_ready(log))
 
@@ -100,6 +109,15 @@ def search_attribute_args() -> list[str]:
         arg
         for name, kind in SEARCH_ATTRIBUTES.items()
         for arg in ("--search-attribute", f"{name}={kind}")
+    ]
+
+
+def dynamic_config_args(values: dict[str, int] | None = None) -> list[str]:
+    """`temporal server start-dev` arguments that set the production-like limits."""
+    return [
+        arg
+        for key, value in (DYNAMIC_CONFIG if values is None else values).items()
+        for arg in ("--dynamic-config-value", f"{key}={value}")
     ]
 
 
