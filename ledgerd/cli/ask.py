@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
 from accounting.errors import PlatformError
-from ledgerd._cli_runs import follow, principal_named, ui_link
+from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.output import follow, ui_link
 from ledgerd.config import Settings
 from ledgerd.contracts import DaemonResult
 
@@ -72,40 +73,42 @@ async def ask_question(
     return result
 
 
-def register(app: typer.Typer, settings_of: Any) -> None:
-    @app.command()
-    def ask(
-        question: Annotated[str, typer.Argument(help="The question, in plain words.")],
-        tenant: Annotated[str, typer.Option(help="Tenant id.")] = "acme",
-        principal: Annotated[
-            str | None, typer.Option(help="Principal id to ask as (default <tenant>-viewer).")
-        ] = None,
-        mode: Annotated[
-            str, typer.Option(help="planned (plan, then parallel queries) or stepwise.")
-        ] = "planned",
-        conversation: Annotated[
-            str | None, typer.Option(help="Conversation id; follow-ups share memory.")
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    ) -> None:
-        """Ask a question about the ledger; prints the answer with its figures and citations."""
-        if mode not in ("planned", "stepwise"):
-            raise typer.BadParameter(f"--mode must be planned or stepwise, not {mode!r}")
-        settings: Settings = settings_of()
-        try:
-            result = asyncio.run(
-                ask_question(
-                    settings,
-                    principal or f"{tenant}-viewer",
-                    question,
-                    mode=mode,
-                    conversation=conversation,
-                    as_json=as_json,
-                )
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "acme",
+    principal: Annotated[
+        str | None, typer.Option(help="Principal id to ask as (default <tenant>-viewer).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="planned (plan, then parallel queries) or stepwise.")
+    ] = "planned",
+    conversation: Annotated[
+        str | None, typer.Option(help="Conversation id; follow-ups share memory.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Ask a question about the ledger; prints the answer with its figures and citations."""
+    if mode not in ("planned", "stepwise"):
+        raise typer.BadParameter(f"--mode must be planned or stepwise, not {mode!r}")
+    settings = cli_settings()
+    try:
+        result = asyncio.run(
+            ask_question(
+                settings,
+                principal or f"{tenant}-viewer",
+                question,
+                mode=mode,
+                conversation=conversation,
+                as_json=as_json,
             )
-        except (PlatformError, ValidationError) as error:
-            # Who is asking, or the question itself, is wrong: say so; nothing was started.
-            typer.secho(f"cannot ask: {error}", fg="red", err=True)
-            raise typer.Exit(2) from None
-        if result.outcome != "completed":
-            raise typer.Exit(1)
+        )
+    except (PlatformError, ValidationError) as error:
+        # Who is asking, or the question itself, is wrong: say so; nothing was started.
+        typer.secho(f"cannot ask: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    if result.outcome != "completed":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)

@@ -1,4 +1,4 @@
-"""The `ledgerd` command line."""
+"""CLI commands for the embedded stack and its database: dev, migrate, seed."""
 
 from __future__ import annotations
 
@@ -11,21 +11,11 @@ from typing import Annotated
 
 import typer
 
-from ledgerd._cli_output import fail
-from ledgerd.config import ConfigError, Settings, load_settings
-
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as error:
-        typer.secho(str(error), fg="red", err=True)
-        raise typer.Exit(2) from None
+from ledgerd.cli.context import cli_settings
+from ledgerd.cli.output import fail
+from ledgerd.config import Settings
 
 
-@app.command()
 def dev(
     background: Annotated[bool, typer.Option(help="Start in the background and return.")] = False,
     down: Annotated[bool, typer.Option(help="Stop a stack started in the background.")] = False,
@@ -33,12 +23,12 @@ def dev(
     """Start (and supervise) Temporal + UI, PostgreSQL, the offline model, the worker and the API."""
     from ledgerd.stack import AlreadyRunning, PortInUse, Stack, read_state, stop_background
 
-    settings = _settings()
+    settings = cli_settings()
     if down:
         typer.echo(stop_background(settings))
         return
     if background:
-        _start_background(settings)
+        start_background(settings)
         return
     stack = Stack(settings)
     signal.signal(signal.SIGTERM, stack.request_stop)
@@ -61,7 +51,8 @@ def dev(
     typer.echo("ledgerd dev stopped")
 
 
-def _start_background(settings: Settings) -> None:
+def start_background(settings: Settings) -> None:
+    """Start `ledgerd dev` detached and return once it is ready (or say why it is not)."""
     from ledgerd.stack import is_running, read_state
 
     if is_running(settings):
@@ -97,17 +88,15 @@ def _endpoint_lines(state: dict[str, object]) -> str:
     return "\n  ".join(map(str, lines)) if isinstance(lines, list) else ""
 
 
-@app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
     from ledgerd.db import apply_migrations
 
-    settings = _settings()
+    settings = cli_settings()
     applied = asyncio.run(apply_migrations(settings.effective_database_url))
     typer.echo(f"applied migrations: {applied or 'none pending'}")
 
 
-@app.command()
 def seed(
     reset: Annotated[bool, typer.Option(help="Delete and re-create the demo data.")] = False,
 ) -> None:
@@ -115,7 +104,7 @@ def seed(
     from demo_seed import seed_demo_data
     from ledgerd.db import apply_migrations, open_pool
 
-    settings = _settings()
+    settings = cli_settings()
 
     async def run() -> str:
         await apply_migrations(settings.effective_database_url)
@@ -129,19 +118,7 @@ def seed(
     typer.echo(asyncio.run(run()))
 
 
-from ledgerd._cli_ask import register as register_ask  # noqa: E402
-from ledgerd._cli_eval import register as register_eval  # noqa: E402
-from ledgerd._cli_feedback import register as register_feedback  # noqa: E402
-from ledgerd._cli_onboarding import register as register_onboarding  # noqa: E402
-from ledgerd._cli_runs import register  # noqa: E402  (commands defined after `app`)
-from ledgerd._cli_trace import register as register_trace  # noqa: E402
-
-register(app, _settings)
-register_onboarding(app, _settings)
-register_ask(app, _settings)
-register_eval(app, _settings)
-register_trace(app, _settings)
-register_feedback(app, _settings)
-
-if __name__ == "__main__":
-    app()
+def register(app: typer.Typer) -> None:
+    app.command()(dev)
+    app.command()(migrate)
+    app.command()(seed)

@@ -1,0 +1,12 @@
+"""The `ledgerd` command line: one module per command group, registered here in help order."""
+
+from __future__ import annotations
+
+import typer
+
+from ledgerd.cli import ask, demo, evaluate, feedback, onboarding, runs, stack, trace
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="The `ledgerd` command line.")
+
+for group in (stack, runs, demo, onboarding, ask, evaluate, trace, feedback):
+    group.register(app)

@@ -1,0 +1,3 @@
+from ledgerd.cli import app
+
+app()

@@ -1,0 +1,118 @@
+"""`ledgerd demo`: bring the stack up, seed it, hydrate a vendor, onboard a client, ask."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from ledgerd.cli.ask import ask_question
+from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.output import fail, ui_link
+from ledgerd.cli.runs import hydrate_descriptor
+from ledgerd.cli.stack import start_background
+from ledgerd.config import Settings
+
+DEMO_QUESTION = (
+    "How much did we spend on software in Q3 2025 versus Q2 2025, and which vendors grew most?"
+)
+
+
+async def demo_onboarding(settings: Settings) -> None:
+    """Onboard a new client, show it waiting for approval, then approve it (demo mode)."""
+    from importlib import resources
+
+    from accounting.clients import ClientProfile
+    from accounting.principals import Role
+    from accounting.tenants import open_tenant
+    from ledgerd.db import open_pool
+    from ledgerd.onboarding import Action, ChartFormat, OnboardingRequest
+    from starter import connect, decide_onboarding, start_client_onboarding, wait_for_proposal
+
+    pool = await open_pool(settings.effective_database_url, max_size=1)
+    try:
+        tokens = {r: f"demo-token-initech-{r.value}" for r in Role}
+        await open_tenant(pool, "initech", "Initech LLC", tokens)
+    finally:
+        await pool.close()
+    samples = resources.files("ledgerd.onboarding") / "samples"
+    request = OnboardingRequest(
+        tenant_id="initech",
+        principal=await principal_named(settings, "initech-service"),
+        profile=ClientProfile(legal_name="Initech LLC", industry="Software", country="US"),
+        chart_format=ChartFormat.QUICKBOOKS,
+        chart_csv=(samples / "initech_quickbooks.csv").read_text(),
+        approvers=["initech-accountant"],
+        escalation_approvers=["initech-owner"],
+        top_vendors=0,
+    )
+    client = await connect(settings)
+    handle = await start_client_onboarding(client, request)
+    typer.echo(f"\nonboarding Initech LLC: {handle.id}")
+    pending = await wait_for_proposal(handle)
+    if pending is None:
+        ended = await handle.result()
+        raise fail(f"onboarding ended without a proposal: {ended.outcome.value}: {ended.reason}")
+    typer.echo(
+        f"waiting for approval {pending.approval_id} by {', '.join(pending.asked)}: "
+        f"{len(pending.proposal.mappings)} accounts mapped; reminder "
+        f"{pending.remind_at:%Y-%m-%d %H:%M}, escalation {pending.escalate_at:%Y-%m-%d %H:%M}, "
+        f"expiry {pending.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    typer.echo(f"  approve:  ledgerd approve {handle.id} --as initech-accountant")
+    typer.echo(
+        f"  reject:   ledgerd reject {handle.id} --as initech-accountant "
+        "--comments '6800 to office_supplies'"
+    )
+    typer.echo(f"  inspect:  ledgerd pending {handle.id}  ·  {ui_link(settings, handle.id)}")
+    typer.echo("demo mode: approving as initech-accountant now")
+    approver = await principal_named(settings, "initech-accountant")
+    await decide_onboarding(client, handle.id, approver=approver, action=Action.APPROVE)
+    result = await handle.result()
+    typer.echo(f"onboarding {result.outcome.value}: {result.reason}")
+    for mapping in result.applied.mappings if result.applied else []:
+        typer.echo(f"  {mapping.code:>6} {mapping.name:<28} → {mapping.standard_category}")
+
+
+def demo() -> None:
+    """Bring the stack up, seed it, hydrate a vendor, onboard a client, ask a question."""
+    from demo_seed import seed_demo_data
+    from ledgerd.db import apply_migrations, open_pool
+    from starter import connect
+
+    settings = cli_settings()
+    start_background(settings)
+
+    async def run() -> None:
+        await apply_migrations(settings.effective_database_url)
+        pool = await open_pool(settings.effective_database_url, max_size=2)
+        try:
+            summary = await seed_demo_data(pool)
+            counts = {t: c.transactions for t, c in summary.tenants.items()}
+            typer.echo(f"demo data: transactions per tenant {counts}")
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    """SELECT raw_descriptor FROM bank_transactions
+                       WHERE tenant_id = 'acme' AND vendor_id IS NULL AND amount < 0
+                       GROUP BY raw_descriptor ORDER BY count(*) DESC, raw_descriptor LIMIT 1"""
+                )
+                row = await cursor.fetchone()
+        finally:
+            await pool.close()
+        assert row is not None, "the demo tenant has no unlinked transactions"
+        typer.echo(f"\nhydrating the most frequent unlinked descriptor: {row['raw_descriptor']!r}")
+        await hydrate_descriptor(
+            await connect(settings), settings, "acme-service", row["raw_descriptor"]
+        )
+        await demo_onboarding(settings)
+        typer.echo(f"\nasking acme's ledger: {DEMO_QUESTION!r}")
+        await ask_question(settings, "acme-viewer", DEMO_QUESTION)
+        typer.echo(
+            "\nThe stack keeps running for the Temporal UI; stop it with `ledgerd dev --down`."
+        )
+
+    asyncio.run(run())
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

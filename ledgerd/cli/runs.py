@@ -1,0 +1,124 @@
+"""CLI commands that start and inspect vendor-hydration runs: hydrate, status, result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.output import follow, ui_link
+from ledgerd.config import Settings
+from ledgerd.contracts import DaemonResult
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+
+def print_result(settings: Settings, workflow_id: str, result: DaemonResult) -> None:
+    colour = "green" if result.outcome == "completed" else "yellow"
+    typer.secho(f"outcome: {result.outcome.value} — {result.reason}", fg=colour)
+    if result.answer is not None:
+        typer.echo(json.dumps(result.answer, indent=2))
+    typer.echo(
+        f"steps {result.steps}, model calls {result.model_calls}, tool calls {result.tool_calls}, "
+        f"tokens {result.usage.total}"
+    )
+    typer.echo(f"Temporal UI: {ui_link(settings, workflow_id)}")
+
+
+async def hydrate_descriptor(
+    client: Client, settings: Settings, principal_id: str, descriptor: str
+) -> DaemonResult:
+    from starter import start_vendor_hydration
+
+    principal = await principal_named(settings, principal_id)
+    handle = await start_vendor_hydration(client, principal=principal, descriptor=descriptor)
+    typer.echo(f"started {handle.id} as {principal.id} ({principal.role.value})")
+    result = await follow(handle)
+    print_result(settings, handle.id, result)
+    return result
+
+
+async def hydrate_all(
+    client: Client, settings: Settings, principal_id: str, concurrency: int
+) -> None:
+    from starter import start_batch_hydration
+
+    principal = await principal_named(settings, principal_id)
+    handle = await start_batch_hydration(client, principal=principal, max_concurrency=concurrency)
+    typer.echo(f"started {handle.id} as {principal.id}")
+    result = await follow(handle)
+    typer.echo(result.model_dump_json(indent=2))
+    typer.echo(f"Temporal UI: {ui_link(settings, handle.id)}")
+
+
+def hydrate(
+    descriptor: Annotated[str | None, typer.Argument(help="A raw bank descriptor.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "acme",
+    principal: Annotated[
+        str | None, typer.Option(help="Principal id to act as (default <tenant>-service).")
+    ] = None,
+    all_unlinked: Annotated[
+        bool, typer.Option("--all-unlinked", help="Hydrate every unlinked merchant.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(help="Children at once, with --all-unlinked.")] = 4,
+) -> None:
+    """Hydrate the vendor behind a bank descriptor (or every unlinked merchant)."""
+    from starter import connect
+
+    settings = cli_settings()
+    if (descriptor is None) == (not all_unlinked):
+        raise typer.BadParameter("give a descriptor or --all-unlinked, not both or neither")
+    acting_as = principal or f"{tenant}-service"
+
+    async def run() -> None:
+        client = await connect(settings)
+        if descriptor is not None:
+            await hydrate_descriptor(client, settings, acting_as, descriptor)
+        else:
+            await hydrate_all(client, settings, acting_as, concurrency)
+
+    asyncio.run(run())
+
+
+def status(workflow_id: str) -> None:
+    """Where a run is: its Temporal status and what the daemon is doing now."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from starter import connect
+
+    settings = cli_settings()
+
+    async def run() -> None:
+        handle = (await connect(settings)).get_workflow_handle(workflow_id)
+        described = await handle.describe()
+        typer.echo(f"{workflow_id}: {described.status.name if described.status else '?'}")
+        if described.status == WorkflowExecutionStatus.RUNNING:
+            typer.echo(f"  now: {await handle.query('status')}")
+        typer.echo(f"  Temporal UI: {ui_link(settings, workflow_id)}")
+
+    asyncio.run(run())
+
+
+def result(workflow_id: str) -> None:
+    """Wait for a run's result and print it."""
+    from starter import connect
+
+    settings = cli_settings()
+
+    async def run() -> None:
+        handle = (await connect(settings)).get_workflow_handle(
+            workflow_id, result_type=DaemonResult
+        )
+        print_result(settings, workflow_id, await handle.result())
+
+    asyncio.run(run())
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(hydrate)
+    app.command()(status)
+    app.command()(result)
