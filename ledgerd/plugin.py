@@ -7,16 +7,19 @@ replay tests can never disagree about how payloads are encoded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.plugin import SimplePlugin
+from temporalio.service import ConnectConfig, ServiceClient
+from temporalio.worker import ReplayerConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ledgerd.metrics import StepMetricsInterceptor
 from ledgerd.telemetry import configure_tracing
+from ledgerd.temporal_runtime import temporal_runtime
 
 
 def _sandbox_runner() -> SandboxedWorkflowRunner:
@@ -49,3 +52,18 @@ class LedgerdPlugin(SimplePlugin):
             activities=list(activities) or None,
             workflow_runner=_sandbox_runner(),
         )
+
+    # Temporal's default runtime outlives Python and can abort the process at exit; ledgerd's
+    # is shut down before that (see ledgerd.temporal_runtime).
+    async def connect_service_client(
+        self, config: ConnectConfig, next: Callable[[ConnectConfig], Awaitable[ServiceClient]]
+    ) -> ServiceClient:
+        if config.runtime is None:
+            config.runtime = temporal_runtime()
+        return await super().connect_service_client(config, next)
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        config = super().configure_replayer(config)
+        if config.get("runtime") is None:
+            config["runtime"] = temporal_runtime()
+        return config

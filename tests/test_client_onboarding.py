@@ -23,6 +23,7 @@ from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies
 from ledgerd.stack import binary
 from ledgerd.stack._temporal import register_search_attributes
+from ledgerd.temporal_runtime import temporal_runtime
 from starter import decide_onboarding, start_client_onboarding
 from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
 from tests.conftest import record_history, running_worker
@@ -231,7 +232,9 @@ async def test_reminder_escalation_and_expiry_fire_on_schedule(deps: Dependencie
     # A test server of its own: time skipping is global to a server, and another test's
     # activity in flight would hold the clock.
     time_skipping_env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary("temporal-test-server")), plugins=[LedgerdPlugin()]
+        test_server_existing_path=str(binary("temporal-test-server")),
+        plugins=[LedgerdPlugin()],
+        runtime=temporal_runtime(),
     )
     await register_search_attributes(time_skipping_env.client)
     try:

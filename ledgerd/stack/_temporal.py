@@ -15,6 +15,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from ledgerd.stack._process import log_tail, spawn, stop
+from ledgerd.temporal_runtime import temporal_runtime
 
 SEARCH_ATTRIBUTES = {
     "LedgerdTenant": "Keyword",
@@ -78,7 +79,9 @@ class EmbeddedTemporal:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"Temporal dev server exited while starting:\n{log_tail(log)}")
             try:
-                client = await Client.connect(self.address, namespace=self.namespace)
+                client = await Client.connect(
+                    self.address, namespace=self.namespace, runtime=temporal_runtime()
+                )
                 await client.count_workflows()
                 return
             except Exception:
