@@ -77,9 +77,12 @@ class VendorUpsert(BaseModel):
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
 
 
+MAX_LINKED_PER_REQUEST = 5000
+
+
 class LinkTransactions(BaseModel):
     vendor_id: UUID
-    transaction_ids: list[str] = Field(min_length=1, max_length=5000)
+    transaction_ids: list[str] = Field(min_length=1, max_length=MAX_LINKED_PER_REQUEST)
 
 
 class LinkResult(BaseModel):

@@ -7,6 +7,7 @@ replay tests can never disagree about how payloads are encoded.
 
 from __future__ import annotations
 
+from abc import ABCMeta
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from temporalio.plugin import SimplePlugin
 from temporalio.service import ConnectConfig, ServiceClient
 from temporalio.worker import ReplayerConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.workflow import NondeterminismError
 
 from ledgerd.metrics import StepMetricsInterceptor
 from ledgerd.telemetry import configure_tracing
@@ -30,6 +32,22 @@ def _sandbox_runner() -> SandboxedWorkflowRunner:
             "pydantic", "pydantic_core", "annotated_types", "accounting", "ledgerd", "opentelemetry"
         )
     )
+
+
+class AnyErrorButNondeterminism(Exception, metaclass=ABCMeta):
+    """As a workflow failure exception type: every exception except Temporal's
+    `NondeterminismError` (which `issubclass` and `isinstance` say through this hook).
+
+    An exception Temporal does not know as a workflow failure fails the workflow *task*,
+    which is retried forever: a bad input or an unforeseen answer wedges the run (and a batch
+    waiting on it) with nothing visibly failed. ledgerd's workflows fail instead, with the
+    error. Nondeterminism stays a task failure: it means the deployed code disagrees with the
+    run's history, the fix is a deploy, and the retried task then resumes the run.
+    """
+
+    @classmethod
+    def __subclasshook__(cls, candidate: type) -> bool:
+        return issubclass(candidate, Exception) and not issubclass(candidate, NondeterminismError)
 
 
 class LedgerdPlugin(SimplePlugin):
@@ -51,6 +69,7 @@ class LedgerdPlugin(SimplePlugin):
             workflows=list(ALL_WORKFLOWS),
             activities=list(activities) or None,
             workflow_runner=_sandbox_runner(),
+            workflow_failure_exception_types=[AnyErrorButNondeterminism],
         )
 
     # Temporal's default runtime outlives Python and can abort the process at exit; ledgerd's
