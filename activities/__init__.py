@@ -15,7 +15,7 @@ from activities.onboarding import (
 )
 from activities.planning import plan
 from activities.tool_call import call_tool
-from activities.unlinked import find_unlinked_merchants
+from activities.unlinked import find_unlinked_merchants, link_merchant_remainder
 
 ALL_ACTIVITIES = (
     append_message,
@@ -27,6 +27,7 @@ ALL_ACTIVITIES = (
     find_unlinked_merchants,
     guardrail,
     link_known_vendor,
+    link_merchant_remainder,
     model_turn,
     notify,
     plan,

@@ -28,6 +28,7 @@ from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import register_search_attributes
+from ledgerd.temporal_runtime import temporal_runtime
 from standin import (
     MessagesRequest,
     OfflineModelConfig,
@@ -163,6 +164,7 @@ async def main(steps_list: Sequence[int] = (5, 20, 50)) -> list[Measurement]:
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(binary("temporal-test-server")),
                 plugins=[LedgerdPlugin()],
+                runtime=temporal_runtime(),
             )
             await register_search_attributes(env.client)
             try:

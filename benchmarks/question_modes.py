@@ -31,6 +31,7 @@ from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import search_attribute_args
+from ledgerd.temporal_runtime import temporal_runtime
 from standin import OfflineModelConfig, OfflineModelServer
 from worker import running_workers
 from workflows.ledger_question import QuestionMode
@@ -83,6 +84,7 @@ async def main(latency_ms: int = 400, concurrency: int = 4, verbose: bool = Fals
                     dev_server_existing_path=str(binary("temporal")),
                     plugins=[LedgerdPlugin()],
                     dev_server_extra_args=search_attribute_args(),
+                    runtime=temporal_runtime(),
                 ) as env,
             ):
                 deps = await open_dependencies(

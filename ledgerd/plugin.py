@@ -7,18 +7,22 @@ replay tests can never disagree about how payloads are encoded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from abc import ABCMeta
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.plugin import SimplePlugin
-from temporalio.worker import WorkerConfig
+from temporalio.service import ConnectConfig, ServiceClient
+from temporalio.worker import ReplayerConfig, WorkerConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.workflow import NondeterminismError
 
 from ledgerd.metrics import StepMetricsInterceptor
 from ledgerd.queues import is_model_queue
 from ledgerd.telemetry import configure_tracing
+from ledgerd.temporal_runtime import temporal_runtime
 
 
 def _sandbox_runner() -> SandboxedWorkflowRunner:
@@ -29,6 +33,22 @@ def _sandbox_runner() -> SandboxedWorkflowRunner:
             "pydantic", "pydantic_core", "annotated_types", "accounting", "ledgerd", "opentelemetry"
         )
     )
+
+
+class AnyErrorButNondeterminism(Exception, metaclass=ABCMeta):
+    """As a workflow failure exception type: every exception except Temporal's
+    `NondeterminismError` (which `issubclass` and `isinstance` say through this hook).
+
+    An exception Temporal does not know as a workflow failure fails the workflow *task*,
+    which is retried forever: a bad input or an unforeseen answer wedges the run (and a batch
+    waiting on it) with nothing visibly failed. ledgerd's workflows fail instead, with the
+    error. Nondeterminism stays a task failure: it means the deployed code disagrees with the
+    run's history, the fix is a deploy, and the retried task then resumes the run.
+    """
+
+    @classmethod
+    def __subclasshook__(cls, candidate: type) -> bool:
+        return issubclass(candidate, Exception) and not issubclass(candidate, NondeterminismError)
 
 
 class LedgerdPlugin(SimplePlugin):
@@ -50,6 +70,7 @@ class LedgerdPlugin(SimplePlugin):
             workflows=list(ALL_WORKFLOWS),
             activities=list(activities) or None,
             workflow_runner=_sandbox_runner(),
+            workflow_failure_exception_types=[AnyErrorButNondeterminism],
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
@@ -57,4 +78,19 @@ class LedgerdPlugin(SimplePlugin):
         # A model queue serves model-call activities only: no workflow pollers there.
         if is_model_queue(config.get("task_queue", "")):
             config["workflows"] = []
+        return config
+
+    # Temporal's default runtime outlives Python and can abort the process at exit; ledgerd's
+    # is shut down before that (see ledgerd.temporal_runtime).
+    async def connect_service_client(
+        self, config: ConnectConfig, next: Callable[[ConnectConfig], Awaitable[ServiceClient]]
+    ) -> ServiceClient:
+        if config.runtime is None:
+            config.runtime = temporal_runtime()
+        return await super().connect_service_client(config, next)
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        config = super().configure_replayer(config)
+        if config.get("runtime") is None:
+            config["runtime"] = temporal_runtime()
         return config

@@ -22,10 +22,8 @@ metrics of `workflows/_metrics.py` to the same endpoint; otherwise it exports no
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
-from datetime import timedelta
 from urllib.parse import unquote
 
 from opentelemetry import metrics, trace
@@ -39,26 +37,12 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.util.re import parse_env_headers
 from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
-from temporalio.runtime import (
-    OpenTelemetryConfig,
-    OpenTelemetryMetricTemporality,
-    Runtime,
-    TelemetryConfig,
-)
+
+from ledgerd.otel_env import chosen_exporters, otlp_protocol
 
 _configured: ReplaySafeTracerProvider | None = None
 _meters: MeterProvider | None = None
-
-# Approval waits last hours to days; Core's default buckets stop far below that.
-_APPROVAL_WAIT_BUCKETS = [60.0, 600.0, 3600.0, 4 * 3600.0, 24 * 3600.0, 72 * 3600.0, 168 * 3600.0]
-
-
-_log = logging.getLogger("ledgerd.telemetry")
-
-# The exporters' own defaults when OTEL_EXPORTER_OTLP_*ENDPOINT is unset, per protocol.
-_DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
 
 
 def _resource(service: str, env: Mapping[str, str]) -> Resource:
@@ -76,59 +60,12 @@ def _resource(service: str, env: Mapping[str, str]) -> Resource:
     return base.merge(Resource(attributes))
 
 
-def _disabled(env: Mapping[str, str]) -> bool:
-    return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
-
-
-def _endpoint(signal: str, env: Mapping[str, str]) -> str | None:
-    return env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") or env.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT"
-    )
-
-
-def _protocol(signal: str, env: Mapping[str, str]) -> str:
-    """`grpc` or `http/protobuf` for TRACES or METRICS (the signal's own variable first)."""
-    chosen = (
-        (
-            env.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL")
-            or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-            or "http/protobuf"
-        )
-        .strip()
-        .lower()
-    )
-    if chosen not in _DEFAULT_ENDPOINTS:
-        # http/json is in the spec, but no Python exporter speaks it.
-        _log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported; using http/protobuf", chosen)
-        return "http/protobuf"
-    return chosen
-
-
-def _chosen(signal: str, env: Mapping[str, str]) -> list[str]:
-    """The exporters for TRACES or METRICS: `OTEL_<signal>_EXPORTER`, a comma-separated list
-    of otlp, console and none. Unset means otlp if an endpoint is set, else none: a laptop
-    without a collector is not flooded with connection errors."""
-    if _disabled(env):
-        return []
-    named = [
-        name.strip().lower()
-        for name in env.get(f"OTEL_{signal}_EXPORTER", "").split(",")
-        if name.strip()
-    ]
-    if not named:
-        return ["otlp"] if _endpoint(signal, env) else []
-    supported = [name for name in named if name in ("otlp", "console")]
-    for name in set(named) - {"otlp", "console", "none"}:
-        _log.warning("OTEL_%s_EXPORTER=%s is not supported (otlp, console, none)", signal, name)
-    return supported
-
-
 def _span_exporters(env: Mapping[str, str]) -> list[SpanExporter]:
     exporters: list[SpanExporter] = []
-    for name in _chosen("TRACES", env):
+    for name in chosen_exporters("TRACES", env):
         if name == "console":
             exporters.append(ConsoleSpanExporter())
-        elif _protocol("TRACES", env) == "grpc":
+        elif otlp_protocol("TRACES", env) == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
                 OTLPSpanExporter as GrpcSpanExporter,
             )
@@ -143,11 +80,11 @@ def _span_exporters(env: Mapping[str, str]) -> list[SpanExporter]:
 
 def _metric_readers(env: Mapping[str, str]) -> list[MetricReader]:
     readers: list[MetricReader] = []
-    for name in _chosen("METRICS", env):
+    for name in chosen_exporters("METRICS", env):
         exporter: MetricExporter
         if name == "console":
             exporter = ConsoleMetricExporter()
-        elif _protocol("METRICS", env) == "grpc":
+        elif otlp_protocol("METRICS", env) == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
                 OTLPMetricExporter as GrpcMetricExporter,
             )
@@ -162,49 +99,15 @@ def _metric_readers(env: Mapping[str, str]) -> list[MetricReader]:
     return readers
 
 
-def temporal_metrics_config(env: Mapping[str, str]) -> OpenTelemetryConfig | None:
-    """Where Temporal's Core runtime sends its metrics: the OTLP metrics endpoint and protocol
-    the `OTEL_*` variables name (as the OpenTelemetry SDK would resolve them), or None."""
-    if "otlp" not in _chosen("METRICS", env):
-        return None
-    protocol = _protocol("METRICS", env)
-    own = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-    endpoint = own or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or _DEFAULT_ENDPOINTS[protocol]
-    if protocol == "http/protobuf" and not own:  # the signal's own endpoint is used as is
-        endpoint = endpoint.rstrip("/") + "/v1/metrics"
-    headers = env.get("OTEL_EXPORTER_OTLP_METRICS_HEADERS") or env.get(
-        "OTEL_EXPORTER_OTLP_HEADERS", ""
-    )
-    interval = env.get("OTEL_METRIC_EXPORT_INTERVAL", "")
-    temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").lower()
-    return OpenTelemetryConfig(
-        url=endpoint,
-        http=protocol == "http/protobuf",
-        headers=parse_env_headers(headers, liberal=True) or None,
-        metric_periodicity=timedelta(milliseconds=int(interval)) if interval.isdigit() else None,
-        metric_temporality=OpenTelemetryMetricTemporality.DELTA
-        if temporality == "delta"
-        else OpenTelemetryMetricTemporality.CUMULATIVE,
-        durations_as_seconds=True,  # like ledgerd's own durations
-        histogram_bucket_overrides={"ledgerd.approval.wait": _APPROVAL_WAIT_BUCKETS},
-    )
-
-
 def configure_metrics(service: str = "ledgerd") -> MeterProvider:
-    """Install the meter provider once per process (and point Temporal's runtime at the same
-    OTLP endpoint); return it. Must run before the first Temporal client connects, as the
-    runtime is chosen then: `LedgerdPlugin` runs it when it is built."""
+    """Install the meter provider once per process; return it. Temporal's runtime exports
+    its own metrics to the same endpoint (`ledgerd.temporal_runtime`)."""
     global _meters
     if _meters is None:
         _meters = MeterProvider(
             metric_readers=_metric_readers(os.environ), resource=_resource(service, os.environ)
         )
         metrics.set_meter_provider(_meters)
-        temporal = temporal_metrics_config(os.environ)
-        if temporal is not None:
-            Runtime.set_default(
-                Runtime(telemetry=TelemetryConfig(metrics=temporal)), error_if_already_set=False
-            )
     return _meters
 
 

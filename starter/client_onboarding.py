@@ -18,6 +18,7 @@ from ledgerd.onboarding import (
     OnboardingResult,
     PendingApproval,
 )
+from ledgerd.onboarding._chart_import import parse_chart
 from starter._client import daemon_attributes, traced_start
 from workflows.client_onboarding import ClientOnboarding
 
@@ -34,7 +35,10 @@ async def start_client_onboarding(
     task_queue: str | None = None,
     workflow_id: str | None = None,
 ) -> WorkflowHandle[ClientOnboarding, OnboardingResult]:
-    """Start onboarding `request.tenant_id`. The request was validated when it was built."""
+    """Start onboarding `request.tenant_id`. The request was validated when it was built;
+    its chart export is parsed here, so a bad file is refused now (`ChartImportError`, naming
+    the row and column) rather than by the run, after it started."""
+    parse_chart(request.chart_csv, request.chart_format)
     with traced_start("ClientOnboarding") as memo:
         return await client.start_workflow(
             ClientOnboarding.run,

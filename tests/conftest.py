@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from ledgerd.config import load_settings
@@ -28,10 +29,16 @@ from ledgerd.stack._temporal import (
     register_search_attributes,
     search_attribute_args,
 )
+from ledgerd.temporal_runtime import temporal_runtime
 from standin import OfflineModelConfig, OfflineModelServer
 from worker import running_workers
 
 TEMPLATE = "ledgerd_template"
+
+# Every Temporal client of the test process uses ledgerd's runtime, shut down at exit (see
+# ledgerd.temporal_runtime); Temporal's default one would outlive Python and could abort
+# the run after its last test.
+Runtime.prevent_default()  # type: ignore[no-untyped-call]  # untyped in temporalio
 _counter = itertools.count()
 
 
@@ -137,6 +144,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary("temporal-test-server")),
         plugins=[LedgerdPlugin()],
+        runtime=temporal_runtime(),
     )
     await register_search_attributes(env.client)
     try:
@@ -152,6 +160,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(binary("temporal")),
         plugins=[LedgerdPlugin()],
         dev_server_extra_args=search_attribute_args() + dynamic_config_args(),
+        runtime=temporal_runtime(),
     )
     try:
         yield env

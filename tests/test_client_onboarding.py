@@ -19,10 +19,12 @@ from ledgerd.onboarding import (
     OnboardingResult,
     PendingApproval,
 )
+from ledgerd.onboarding._chart_import import ChartImportError
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies
 from ledgerd.stack import binary
 from ledgerd.stack._temporal import register_search_attributes
+from ledgerd.temporal_runtime import temporal_runtime
 from starter import decide_onboarding, start_client_onboarding
 from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
 from tests.conftest import record_history, running_worker
@@ -232,7 +234,9 @@ async def test_reminder_escalation_and_expiry_fire_on_schedule(deps: Dependencie
     # A test server of its own: time skipping is global to a server, and another test's
     # activity in flight would hold the clock.
     time_skipping_env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary("temporal-test-server")), plugins=[LedgerdPlugin()]
+        test_server_existing_path=str(binary("temporal-test-server")),
+        plugins=[LedgerdPlugin()],
+        runtime=temporal_runtime(),
     )
     await register_search_attributes(time_skipping_env.client)
     try:
@@ -309,9 +313,20 @@ async def test_a_bad_export_fails_with_the_row_and_column(
 ) -> None:
     await initech(deps.pool)
     bad = "Account #,Account,Type\n1000,Checking,Bank\n6100,Coffee,Expences\n"
+    where = "row 3, column 'Type': unknown account type 'Expences'"
     async with running_worker(time_skipping_env) as queue:
-        handle = await start(time_skipping_env, queue, chart_csv=bad)
+        # The starter refuses the file before anything runs...
+        with pytest.raises(ChartImportError, match=where):
+            await start(time_skipping_env, queue, chart_csv=bad)
+        # ...and a run started without it (by type name) fails on it, naming the same place.
+        handle = await time_skipping_env.client.start_workflow(
+            "ClientOnboarding",
+            onboarding_request(chart_csv=bad),
+            id=f"client-onboarding-{uuid.uuid4()}",
+            task_queue=queue,
+            result_type=OnboardingResult,
+        )
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.FAILED
-    assert "row 3, column 'Type': unknown account type 'Expences'" in result.reason
+    assert where in result.reason
     assert await outbox(deps) == ["failed"]

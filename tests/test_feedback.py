@@ -462,7 +462,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
     assert from_file.exit_code == 0, from_file.output
 
     refusals = [
-        (("--up", "--principal", "globex-accountant"), "AccessDenied"),
+        (("--up", "--principal", "globex-accountant"), "may not access tenant 'acme'"),
         (
             ("--correction", json.dumps({**answer, "confidence": 3}), "--as", "acme-owner"),
             "correction.confidence",
@@ -474,7 +474,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
     ]
     for args, message in refusals:
         refused = await ledgerd(*args)
-        assert refused.exit_code == 1 and message in refused.output, (args, refused.output)
+        assert refused.exit_code == 2 and message in refused.output, (args, refused.output)
     for args in (("--rating", "9", "--as", "acme-owner"), ("--up",)):
         usage = await ledgerd(*args)
         assert usage.exit_code == 2, usage.output

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ledgerd.telemetry import temporal_metrics_config
+from ledgerd.otel_env import temporal_metrics_config
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 

@@ -25,7 +25,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-from ledgerd.telemetry import _metric_readers, _resource, _span_exporters, temporal_metrics_config
+from ledgerd.otel_env import temporal_metrics_config
+from ledgerd.telemetry import _metric_readers, _resource, _span_exporters
 
 
 class _Collector(trace_service_pb2_grpc.TraceServiceServicer):

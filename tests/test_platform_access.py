@@ -172,3 +172,25 @@ async def test_invalid_references_are_named(pool: Pool, two_tenants: dict[str, U
                 code="1000", name="Bank", account_type="asset", standard_category="software"
             ),
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("7 11", True),  # only digits: normalisation leaves no word
+        ("7-11 #4471", True),
+        ("A B", False),  # only single letters
+        ("*** ---", False),  # nothing but punctuation
+        ("7 & 11 | !(", True),  # tsquery operators in the input are not syntax
+    ],
+)
+async def test_search_survives_descriptors_normalisation_leaves_no_word_of(
+    pool: Pool, two_tenants: dict[str, UUID], text: str, found: bool
+) -> None:
+    seven = await vendors.upsert_vendor(
+        pool,
+        A_OWNER,
+        vendors.VendorUpsert(canonical_name="7-Eleven", descriptors=["7 11 STORE 4471"]),
+    )
+    matches = await vendors.search_vendors(pool, A_VIEWER, vendors.VendorSearch(text=text))
+    assert (seven.id in [m.vendor.id for m in matches.matches]) is found

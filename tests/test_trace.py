@@ -324,7 +324,7 @@ async def test_the_cli_prints_the_trace_as_json(
     text = await asyncio.to_thread(runner.invoke, app, ["trace", "trace-cli"], env=env)
     assert text.exit_code == 0 and "STEP 5  act: step 5" in text.stdout
     missing = await asyncio.to_thread(runner.invoke, app, ["trace", "no-such-run"], env=env)
-    assert missing.exit_code == 1 and "no workflow 'no-such-run'" in missing.output
+    assert missing.exit_code == 2 and "no workflow 'no-such-run'" in missing.output
 
 
 async def test_a_workflow_with_several_loops_keeps_each_conversation_apart(

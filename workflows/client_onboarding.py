@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT, DaemonLoop, send_notification
     from workflows._feedback import check_feedback, record_run_feedback
-    from workflows.vendor_hydration import HydrationRequest, VendorHydration
+    from workflows.vendor_hydration import MAX_TRANSACTIONS, HydrationRequest, VendorHydration
 
 _MAX_IGNORED = 50
 
@@ -176,7 +176,8 @@ class ClientOnboarding:
                     HydrationRequest(
                         tenant_id=request.tenant_id,
                         principal=request.principal,
-                        transaction_ids=transaction_ids,
+                        # The rule proposed is per vendor: a sample names the merchant.
+                        transaction_ids=transaction_ids[:MAX_TRANSACTIONS],
                     ),
                     id=f"{workflow.info().workflow_id}/vendor-{transaction_ids[0]}",
                 )

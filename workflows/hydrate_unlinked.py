@@ -4,6 +4,10 @@ a bounded number at a time, with progress visible while it runs.
 Each merchant is first matched, without a model, against the tenant's vendors as they are
 when its turn comes (those created by earlier children of this batch included): a match is
 linked at once, and only the merchants nobody knows yet cost a daemon run.
+
+A merchant with more transactions than one hydration may name is hydrated from the first
+`MAX_TRANSACTIONS` of them; the rest, which carry the same descriptor, are then linked to the
+vendor that hydration found.
 """
 
 from __future__ import annotations
@@ -14,17 +18,30 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 from workflows._keys import execution_key
 
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
     from activities.known_vendors import KnownVendorRequest, link_known_vendor
-    from activities.unlinked import MerchantGroup, UnlinkedRequest, find_unlinked_merchants
+    from activities.unlinked import (
+        MerchantGroup,
+        MerchantRemainder,
+        UnlinkedRequest,
+        find_unlinked_merchants,
+        link_merchant_remainder,
+    )
     from ledgerd import search_attributes as sa
     from ledgerd.contracts import DaemonResult, Outcome
-    from workflows.vendor_hydration import HydrationRequest, VendorHydration
+    from workflows._keys import execution_key
+    from workflows.vendor_hydration import MAX_TRANSACTIONS, HydrationRequest, VendorHydration
+
+# A refusal by the platform (a foreign or vanished transaction) will not change on retry.
+_LINK_RETRY = RetryPolicy(
+    maximum_attempts=5, non_retryable_error_types=["AccessDenied", "NotFound", "InvalidRequest"]
+)
 
 
 class BatchHydrationRequest(BaseModel):
@@ -90,10 +107,12 @@ class HydrateUnlinked:
             async with gate:
                 if match_first and await self._link_known(request, group, known):
                     return
+                named = group.transaction_ids[:MAX_TRANSACTIONS]
+                rest = group.transaction_ids[MAX_TRANSACTIONS:]
                 child = HydrationRequest(
                     tenant_id=request.tenant_id,
                     principal=request.principal,
-                    transaction_ids=group.transaction_ids,
+                    transaction_ids=named,
                 )
                 workflow_id = child.workflow_id()
                 try:
@@ -104,11 +123,22 @@ class HydrateUnlinked:
                         static_summary=f"Hydrate vendor: {group.key}",
                     )
                     outcome = result.outcome.value
-                    if result.answer:
-                        self.progress.linked_transactions += int(
-                            result.answer.get("linked_transactions", 0)
+                    answer = result.answer or {}
+                    self.progress.linked_transactions += int(answer.get("linked_transactions", 0))
+                    if rest and result.outcome is Outcome.COMPLETED and answer.get("vendor_id"):
+                        self.progress.linked_transactions += await workflow.execute_activity(
+                            link_merchant_remainder,
+                            MerchantRemainder(
+                                principal=request.principal,
+                                vendor_id=answer["vendor_id"],
+                                transaction_ids=rest,
+                                idempotency_key=f"{execution_key()}/{workflow_id}/remainder",
+                            ),
+                            start_to_close_timeout=timedelta(minutes=5),
+                            retry_policy=_LINK_RETRY,
+                            summary=f"link {len(rest)} more transactions of {group.key}",
                         )
-                except ChildWorkflowError:
+                except (ChildWorkflowError, ActivityError):
                     outcome = Outcome.FAILED.value
                 children[workflow_id] = outcome
                 self.progress.finished += 1

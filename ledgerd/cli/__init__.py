@@ -16,8 +16,11 @@ from ledgerd.cli import (
     stack,
     trace,
 )
+from ledgerd.cli.errors import guard
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The `ledgerd` command line.")
 
 for group in (stack, runs, demo, onboarding, ask, evaluate, trace, feedback, models, connection):
     group.register(app)
+# After every group registered: bad input and unreachable services are one line, exit 2.
+guard(app)

@@ -7,10 +7,8 @@ import json
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from accounting.errors import PlatformError
-from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.context import cli_settings, principal_named, temporal
 from ledgerd.cli.output import follow, ui_link
 from ledgerd.config import Settings
 from ledgerd.contracts import DaemonResult
@@ -51,12 +49,12 @@ async def ask_question(
     conversation: str | None = None,
     as_json: bool = False,
 ) -> DaemonResult:
-    from starter import connect, start_ledger_question
+    from starter import start_ledger_question
     from workflows.ledger_question import QuestionMode
 
     principal = await principal_named(settings, principal_id)
     handle = await start_ledger_question(
-        await connect(settings),
+        await temporal(settings),
         principal=principal,
         question=question,
         mode=QuestionMode(mode),
@@ -91,21 +89,16 @@ def ask(
     if mode not in ("planned", "stepwise"):
         raise typer.BadParameter(f"--mode must be planned or stepwise, not {mode!r}")
     settings = cli_settings()
-    try:
-        result = asyncio.run(
-            ask_question(
-                settings,
-                principal or f"{tenant}-viewer",
-                question,
-                mode=mode,
-                conversation=conversation,
-                as_json=as_json,
-            )
+    result = asyncio.run(
+        ask_question(
+            settings,
+            principal or f"{tenant}-viewer",
+            question,
+            mode=mode,
+            conversation=conversation,
+            as_json=as_json,
         )
-    except (PlatformError, ValidationError) as error:
-        # Who is asking, or the question itself, is wrong: say so; nothing was started.
-        typer.secho(f"cannot ask: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    )
     if result.outcome != "completed":
         raise typer.Exit(1)
 

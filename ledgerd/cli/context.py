@@ -1,4 +1,5 @@
-"""What CLI commands need before they act: validated settings and the principal acting."""
+"""What CLI commands need before they act: validated settings, Temporal, the database and
+the principal acting; a service that does not answer is one line (`ledgerd.cli.errors`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ledgerd.cli.errors import database_unreachable, temporal_unreachable
 from ledgerd.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from temporalio.client import Client
+
     from accounting.principals import Principal
+    from ledgerd.db import Pool
+
+_CONNECT_SECONDS = 5  # a command waits this long for PostgreSQL before saying it is not there
 
 
 def cli_settings() -> Settings:
@@ -21,11 +28,38 @@ def cli_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-async def principal_named(settings: Settings, principal_id: str) -> Principal:
-    from accounting.principals import load_principal
+async def temporal(settings: Settings) -> Client:
+    """A client of the configured Temporal, with ledgerd's plugin."""
+    from starter import connect
+
+    from ledgerd.connection import resolve_connection
+
+    try:
+        return await connect(settings)
+    except RuntimeError as error:  # the bridge's "Failed client connect: …"
+        address = resolve_connection(settings).address  # the profile's, if one is used
+        raise temporal_unreachable(address, error) from None
+
+
+async def database(settings: Settings, *, max_size: int = 1) -> Pool:
+    """A pool on the configured database, once one connection proved it answers."""
+    import psycopg
+
     from ledgerd.db import open_pool
 
-    pool = await open_pool(settings.effective_database_url, max_size=1)
+    url = settings.effective_database_url
+    try:
+        probe = await psycopg.AsyncConnection.connect(url, connect_timeout=_CONNECT_SECONDS)
+    except psycopg.OperationalError as error:
+        raise database_unreachable(url, error) from None
+    await probe.close()
+    return await open_pool(url, max_size=max_size)
+
+
+async def principal_named(settings: Settings, principal_id: str) -> Principal:
+    from accounting.principals import load_principal
+
+    pool = await database(settings)
     try:
         return await load_principal(pool, principal_id)
     finally:

@@ -7,7 +7,7 @@ import asyncio
 import typer
 
 from ledgerd.cli.ask import ask_question
-from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.context import cli_settings, database, principal_named, temporal
 from ledgerd.cli.output import fail, ui_link
 from ledgerd.cli.runs import hydrate_descriptor
 from ledgerd.cli.stack import start_background
@@ -25,11 +25,10 @@ async def demo_onboarding(settings: Settings) -> None:
     from accounting.clients import ClientProfile
     from accounting.principals import Role
     from accounting.tenants import open_tenant
-    from ledgerd.db import open_pool
     from ledgerd.onboarding import Action, ChartFormat, OnboardingRequest
-    from starter import connect, decide_onboarding, start_client_onboarding, wait_for_proposal
+    from starter import decide_onboarding, start_client_onboarding, wait_for_proposal
 
-    pool = await open_pool(settings.effective_database_url, max_size=1)
+    pool = await database(settings, max_size=1)
     try:
         tokens = {r: f"demo-token-initech-{r.value}" for r in Role}
         await open_tenant(pool, "initech", "Initech LLC", tokens)
@@ -46,7 +45,7 @@ async def demo_onboarding(settings: Settings) -> None:
         escalation_approvers=["initech-owner"],
         top_vendors=0,
     )
-    client = await connect(settings)
+    client = await temporal(settings)
     handle = await start_client_onboarding(client, request)
     typer.echo(f"\nonboarding Initech LLC: {handle.id}")
     pending = await wait_for_proposal(handle)
@@ -77,15 +76,14 @@ async def demo_onboarding(settings: Settings) -> None:
 def demo() -> None:
     """Bring the stack up, seed it, hydrate a vendor, onboard a client, ask a question."""
     from demo_seed import seed_demo_data
-    from ledgerd.db import apply_migrations, open_pool
-    from starter import connect
+    from ledgerd.db import apply_migrations
 
     settings = cli_settings()
     start_background(settings)
 
     async def run() -> None:
         await apply_migrations(settings.effective_database_url)
-        pool = await open_pool(settings.effective_database_url, max_size=2)
+        pool = await database(settings, max_size=2)
         try:
             summary = await seed_demo_data(pool)
             counts = {t: c.transactions for t, c in summary.tenants.items()}
@@ -102,7 +100,7 @@ def demo() -> None:
         assert row is not None, "the demo tenant has no unlinked transactions"
         typer.echo(f"\nhydrating the most frequent unlinked descriptor: {row['raw_descriptor']!r}")
         await hydrate_descriptor(
-            await connect(settings), settings, "acme-service", row["raw_descriptor"]
+            await temporal(settings), settings, "acme-service", row["raw_descriptor"]
         )
         await demo_onboarding(settings)
         typer.echo(f"\nasking acme's ledger: {DEMO_QUESTION!r}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledgerd.cli.context import cli_settings
+from ledgerd.cli.context import cli_settings, database, temporal
 from ledgerd.cli.output import fail
 from ledgerd.config import Settings
 
@@ -31,10 +31,8 @@ eval_app = typer.Typer(help="Run evaluation datasets through the daemons.", no_a
 async def run_question_set(
     settings: Settings, dataset: Path | None, mode: str, only: list[str], concurrency: int
 ) -> list[Any]:
-    from ledgerd.db import open_pool
     from ledgerd.evals._runner import run_cases
     from ledgerd.evals.ledger_questions import load_questions
-    from starter import connect
     from workflows.ledger_question import QuestionMode
 
     questions = load_questions(dataset)
@@ -43,10 +41,10 @@ async def run_question_set(
         missing = sorted(set(only) - {q.id for q in questions})
         if missing:
             raise typer.BadParameter(f"no question with id {', '.join(missing)} in the dataset")
-    pool = await open_pool(settings.effective_database_url, max_size=4)
+    pool = await database(settings, max_size=4)
     try:
         return await run_cases(
-            await connect(settings),
+            await temporal(settings),
             pool,
             questions,
             mode=QuestionMode(mode),
@@ -92,11 +90,9 @@ async def run_comparison(
     limit: int | None,
     concurrency: int,
 ) -> ComparisonReport:
-    from ledgerd.db import open_pool
     from ledgerd.evals._compare import compare
     from ledgerd.evals._dataset import load_datasets
     from ledgerd.evals._variants import VariantError, parse_variant
-    from starter import connect
 
     try:
         a = parse_variant(specs[0], option="--a", settings=settings)
@@ -109,11 +105,11 @@ async def run_comparison(
         raise typer.BadParameter(str(error), param_hint="--dataset") from None
     if not cases:
         raise typer.BadParameter("the dataset(s) hold no cases", param_hint="--dataset")
-    pool = await open_pool(settings.effective_database_url, max_size=2 * concurrency + 2)
+    pool = await database(settings, max_size=2 * concurrency + 2)
     try:
         return await compare(
             settings,
-            await connect(settings),
+            await temporal(settings),
             pool,
             a,
             b,

@@ -15,8 +15,8 @@ import typer
 from pydantic import ValidationError
 
 from accounting.principals import Principal
-from ledgerd.cli.context import cli_settings
-from ledgerd.cli.output import fail
+from ledgerd.cli.context import cli_settings, database, temporal
+from ledgerd.cli.errors import BadInput
 from ledgerd.db import Pool
 from ledgerd.feedback import DatasetKind, Feedback, FeedbackReceipt, Thumbs
 
@@ -29,11 +29,11 @@ def _correction(value: str | None) -> dict[str, Any] | None:
         text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
         parsed = json.loads(text)
     except OSError as error:
-        raise fail(f"--correction: cannot read {value[1:]!r}: {error.strerror}") from None
+        raise BadInput(f"--correction: cannot read {value[1:]!r}: {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise fail(f"--correction: not valid JSON: {error}") from None
+        raise BadInput(f"--correction: not valid JSON: {error}") from None
     if not isinstance(parsed, dict):
-        raise fail("--correction: give a JSON object, the answer as it should have been")
+        raise BadInput("--correction: give a JSON object, the answer as it should have been")
     return parsed
 
 
@@ -82,10 +82,7 @@ def feedback(
     ] = None,
 ) -> None:
     """Rate, approve or correct a daemon run's response (running or finished)."""
-    from accounting.errors import PlatformError
-    from ledgerd.db import open_pool
     from ledgerd.feedback import give_feedback
-    from starter import connect
 
     if (principal is None) == (token is None):
         raise typer.BadParameter("give --principal or --token (LEDGERD_TOKEN), one of them")
@@ -97,7 +94,7 @@ def feedback(
             comment=comment,
         )
     except ValidationError as error:
-        raise fail(
+        raise BadInput(
             "invalid feedback: "
             + "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'feedback'}: {e['msg']}" for e in error.errors()
@@ -106,18 +103,15 @@ def feedback(
     settings = cli_settings()
 
     async def run() -> FeedbackReceipt:
-        client = await connect(settings)
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        client = await temporal(settings)
+        pool = await database(settings, max_size=1)
         try:
             caller = await _caller(pool, principal, token)
             return await give_feedback(client, pool, caller, workflow_id, given)
         finally:
             await pool.close()
 
-    try:
-        receipt = asyncio.run(run())
-    except PlatformError as error:
-        raise fail(f"{type(error).__name__}: {error}") from None
+    receipt = asyncio.run(run())
     typer.echo(f"feedback {receipt.feedback_id} recorded on {receipt.run_id} ({receipt.daemon})")
 
 
@@ -133,13 +127,12 @@ def export(
 ) -> None:
     """JSONL for fine-tuning: approved responses (sft) and corrections (preference
     pairs), PII redacted. See docs/feedback.md for the shape of each line."""
-    from ledgerd.db import open_pool
     from ledgerd.feedback import ExportSummary, export_dataset
 
     settings = cli_settings()
 
     async def run() -> ExportSummary:
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        pool = await database(settings, max_size=1)
         try:
             if out is None:
                 return await export_dataset(

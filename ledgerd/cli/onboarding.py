@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.context import cli_settings, principal_named, temporal
 from ledgerd.cli.output import ui_link
 from ledgerd.onboarding import Action, OnboardingProposal
 
@@ -30,7 +30,7 @@ def onboard(
     """Start onboarding a client company; prints how to approve it."""
     from accounting.clients import ClientProfile
     from ledgerd.onboarding import ChartFormat, OnboardingRequest
-    from starter import connect, start_client_onboarding
+    from starter import start_client_onboarding
 
     settings = cli_settings()
 
@@ -45,7 +45,7 @@ def onboard(
             escalation_approvers=escalate_to or [f"{tenant}-owner"],
             top_vendors=top_vendors,
         )
-        handle = await start_client_onboarding(await connect(settings), request)
+        handle = await start_client_onboarding(await temporal(settings), request)
         typer.echo(f"started {handle.id}\nTemporal UI: {ui_link(settings, handle.id)}")
         typer.echo(f"approve with: ledgerd approve {handle.id} --as {request.approvers[0]}")
 
@@ -59,11 +59,11 @@ async def _decide(
     comments: str,
     edited: OnboardingProposal | None,
 ) -> None:
-    from starter import connect, decide_onboarding
+    from starter import decide_onboarding
 
     settings = cli_settings()
     receipt = await decide_onboarding(
-        await connect(settings),
+        await temporal(settings),
         workflow_id,
         approver=await principal_named(settings, acting_as),
         action=action,
@@ -102,13 +102,12 @@ def edit(
 
 def pending(workflow_id: str) -> None:
     """Show the pending approval of an onboarding: proposal, approvers, deadlines."""
-    from starter import connect
     from workflows import ClientOnboarding
 
     settings = cli_settings()
 
     async def run() -> None:
-        client = await connect(settings)
+        client = await temporal(settings)
         handle = client.get_workflow_handle(workflow_id)
         found = await handle.query(ClientOnboarding.pending_approval)
         typer.echo(found.model_dump_json(indent=2) if found else "nothing is pending")

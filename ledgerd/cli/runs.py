@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.context import cli_settings, principal_named, temporal
 from ledgerd.cli.output import follow, ui_link
 from ledgerd.config import Settings
 from ledgerd.contracts import DaemonResult
@@ -67,7 +67,6 @@ def hydrate(
     concurrency: Annotated[int, typer.Option(help="Children at once, with --all-unlinked.")] = 4,
 ) -> None:
     """Hydrate the vendor behind a bank descriptor (or every unlinked merchant)."""
-    from starter import connect
 
     settings = cli_settings()
     if (descriptor is None) == (not all_unlinked):
@@ -75,7 +74,7 @@ def hydrate(
     acting_as = principal or f"{tenant}-service"
 
     async def run() -> None:
-        client = await connect(settings)
+        client = await temporal(settings)
         if descriptor is not None:
             await hydrate_descriptor(client, settings, acting_as, descriptor)
         else:
@@ -88,16 +87,19 @@ def status(workflow_id: str) -> None:
     """Where a run is: its Temporal status and what the daemon is doing now."""
     from temporalio.client import WorkflowExecutionStatus
 
-    from starter import connect
+    from ledgerd.run_health import stalled_on_model
 
     settings = cli_settings()
 
     async def run() -> None:
-        handle = (await connect(settings)).get_workflow_handle(workflow_id)
+        handle = (await temporal(settings)).get_workflow_handle(workflow_id)
         described = await handle.describe()
         typer.echo(f"{workflow_id}: {described.status.name if described.status else '?'}")
         if described.status == WorkflowExecutionStatus.RUNNING:
             typer.echo(f"  now: {await handle.query('status')}")
+            stalled = stalled_on_model(described)
+            if stalled is not None:
+                typer.secho(f"  stalled: the worker cannot reach the model ({stalled})", fg="red")
         typer.echo(f"  Temporal UI: {ui_link(settings, workflow_id)}")
 
     asyncio.run(run())
@@ -105,12 +107,11 @@ def status(workflow_id: str) -> None:
 
 def result(workflow_id: str) -> None:
     """Wait for a run's result and print it."""
-    from starter import connect
 
     settings = cli_settings()
 
     async def run() -> None:
-        handle = (await connect(settings)).get_workflow_handle(
+        handle = (await temporal(settings)).get_workflow_handle(
             workflow_id, result_type=DaemonResult
         )
         print_result(settings, workflow_id, await handle.result())

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ledgerd.cli.context import cli_settings
+from ledgerd.cli.context import cli_settings, database
 from ledgerd.cli.output import fail
 from ledgerd.config import ConfigError, Settings
 
@@ -125,13 +125,13 @@ def seed(
 ) -> None:
     """Load the deterministic demo data (two tenants, a year of transactions)."""
     from demo_seed import seed_demo_data
-    from ledgerd.db import apply_migrations, open_pool
+    from ledgerd.db import apply_migrations
 
     settings = cli_settings()
 
     async def run() -> str:
         await apply_migrations(settings.effective_database_url)
-        pool = await open_pool(settings.effective_database_url, max_size=2)
+        pool = await database(settings, max_size=2)
         try:
             summary = await seed_demo_data(pool, reset=reset)
         finally:

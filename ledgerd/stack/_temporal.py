@@ -15,6 +15,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from ledgerd.stack._process import MissingDevStack, log_tail, spawn, stop
+from ledgerd.temporal_runtime import temporal_runtime
 
 # The dev server keeps every workflow on one history shard, and a shard's transfer queue
 # (which hands workflow and activity tasks to matching) polls at most 20 times a second by
@@ -90,7 +91,9 @@ class EmbeddedTemporal:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"Temporal dev server exited while starting:\n{log_tail(log)}")
             try:
-                client = await Client.connect(self.address, namespace=self.namespace)
+                client = await Client.connect(
+                    self.address, namespace=self.namespace, runtime=temporal_runtime()
+                )
                 await client.count_workflows()
                 return
             except Exception:
