@@ -143,8 +143,12 @@ async def connect_client(
     env: Mapping[str, str] | None = None,
 ) -> Client:
     """A Temporal client for `settings` with `plugins`; the only `Client.connect` in ledgerd."""
+    from ledgerd.temporal_runtime import temporal_runtime
+
     config: dict[str, Any] = dict(resolve_connection(settings, env).connect_config())
     target = config.pop("target_host")
+    # The process's own runtime, released before Python exits (the default one can abort it).
+    config.setdefault("runtime", temporal_runtime())
     return await Client.connect(target, plugins=list(plugins), **config)
 
 

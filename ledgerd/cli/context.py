@@ -30,9 +30,8 @@ def cli_settings() -> Settings:
 
 async def temporal(settings: Settings) -> Client:
     """A client of the configured Temporal, with ledgerd's plugin."""
-    from starter import connect
-
     from ledgerd.connection import resolve_connection
+    from starter import connect
 
     try:
         return await connect(settings)

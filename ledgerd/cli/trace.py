@@ -46,7 +46,6 @@ def trace(
     guardrail verdict and notifications, with tokens and an estimated cost."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    from ledgerd.connection import resolve_connection
     from ledgerd.trace import DecisionTrace, load_trace, render_trace
 
     settings = cli_settings()
