@@ -13,6 +13,7 @@ from activities.onboarding import (
     save_client_profile,
 )
 from activities.planning import plan
+from activities.security import verify_decision, verify_principal
 from activities.tool_call import call_tool
 from activities.unlinked import find_unlinked_merchants
 
@@ -30,6 +31,8 @@ ALL_ACTIVITIES = (
     plan,
     record_feedback,
     validate_answer,
+    verify_decision,
+    verify_principal,
 )
 
 __all__ = ["ALL_ACTIVITIES"]

@@ -16,6 +16,7 @@ from temporalio.plugin import SimplePlugin
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ledgerd.metrics import StepMetricsInterceptor
+from ledgerd.security import signing_keyring
 from ledgerd.telemetry import configure_tracing
 
 
@@ -34,6 +35,9 @@ class LedgerdPlugin(SimplePlugin):
         from workflows import ALL_WORKFLOWS
 
         configure_tracing()  # the interceptor needs the replay-safe provider installed
+        # Load the signing keys now, outside any workflow: validators verify credentials
+        # with them and must never read a file or the environment themselves.
+        signing_keyring()
 
         super().__init__(
             "ledgerd",

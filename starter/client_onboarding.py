@@ -18,6 +18,7 @@ from ledgerd.onboarding import (
     OnboardingResult,
     PendingApproval,
 )
+from ledgerd.security.actions import decision_action, sign_action
 from starter._client import daemon_attributes, traced_start
 from workflows.client_onboarding import ClientOnboarding
 
@@ -59,19 +60,36 @@ async def decide_onboarding(
     """Decide the pending approval by Update; a refusal raises with the validator's reason.
 
     The approval id is read from the workflow, so the caller decides what it sees now.
+    `approver` must already be authenticated by the caller (a bearer token, the CLI's token):
+    this signs the decision credential that proves it to the workflow.
     """
     handle = client.get_workflow_handle_for(ClientOnboarding.run, workflow_id)
     pending = await handle.query(ClientOnboarding.pending_approval)
     if pending is None:
         raise LookupError(f"{workflow_id} has no pending approval")
-    decision = Decision(
-        approval_id=pending.approval_id,
-        approver=approver,
-        action=action,
-        comments=comments,
-        edited_proposal=edited_proposal,
+    decision = signed_decision(
+        Decision(
+            approval_id=pending.approval_id,
+            action=action,
+            comments=comments,
+            edited_proposal=edited_proposal,
+        ),
+        approver,
+        workflow_id,
     )
     return await handle.execute_update(ClientOnboarding.decide, decision)
+
+
+def signed_decision(decision: Decision, approver: Principal, workflow_id: str) -> Decision:
+    """`decision` with the credential proving `approver` chose exactly it."""
+    credential = sign_action(
+        approver,
+        workflow_id,
+        decision_action(decision.action.value),
+        subject=decision.approval_id,
+        content=decision.content(),
+    )
+    return decision.model_copy(update={"approver": approver, "credential": credential})
 
 
 async def wait_for_proposal(

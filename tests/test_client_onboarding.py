@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from accounting.principals import Principal
 from ledgerd.onboarding import (
     Action,
     Decision,
@@ -24,6 +25,7 @@ from ledgerd.runtime import Dependencies
 from ledgerd.stack import binary
 from ledgerd.stack._temporal import register_search_attributes
 from starter import decide_onboarding, start_client_onboarding
+from starter.client_onboarding import signed_decision
 from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
 from tests.conftest import record_history, running_worker
 from workflows import ClientOnboarding
@@ -103,7 +105,10 @@ async def test_reject_revises_then_approve(
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start(time_skipping_env, queue, top_vendors=0)
+        # Both are asked from the start: only those asked may decide.
+        handle = await start(
+            time_skipping_env, queue, top_vendors=0, approvers=[ACCOUNTANT.id, OWNER.id]
+        )
         first = await pending(handle)
         assert {m.code: m.standard_category for m in first.proposal.mappings}[
             "6300"
@@ -166,21 +171,19 @@ async def test_unauthorised_and_stale_decisions_are_refused_without_touching_his
     async with running_worker(time_skipping_env) as queue:
         handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
+
+        def signed(approval_id: str, approver: Principal) -> Decision:
+            decision = Decision(approval_id=approval_id, action=Action.APPROVE)
+            return signed_decision(decision, approver, handle.id)
+
         attempts: list[tuple[Decision, str]] = [
             (
-                Decision(approval_id=asked.approval_id, approver=VIEWER, action=Action.APPROVE),
-                "is a viewer; an accountant or owner must decide",
+                signed(asked.approval_id, VIEWER),
+                "is a viewer; update 'decide' is for accountant, owner only",
             ),
+            (signed("stale-id", ACCOUNTANT), "approval id 'stale-id' is not the pending request"),
             (
-                Decision(approval_id="stale-id", approver=ACCOUNTANT, action=Action.APPROVE),
-                "approval id 'stale-id' is not the pending request",
-            ),
-            (
-                Decision(
-                    approval_id=asked.approval_id,
-                    approver=ACCOUNTANT.model_copy(update={"tenant_id": "acme"}),
-                    action=Action.APPROVE,
-                ),
+                signed(asked.approval_id, ACCOUNTANT.model_copy(update={"tenant_id": "acme"})),
                 "is not of tenant 'initech'",
             ),
         ]
@@ -209,8 +212,8 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
         )
         await handle.signal(
             ClientOnboarding.submit_decision,
-            Decision(
-                approval_id=asked.approval_id, approver=VIEWER, action=Action.APPROVE
+            signed_decision(
+                Decision(approval_id=asked.approval_id, action=Action.APPROVE), VIEWER, handle.id
             ).model_dump(mode="json"),
         )
         for _ in range(100):
@@ -218,10 +221,10 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
             if len(status.ignored_signals) == 2:
                 break
             await asyncio.sleep(0.05)
-        assert status.ignored_signals[0].startswith("invalid decision: approver: Field required")
-        assert "an accountant or owner must decide" in status.ignored_signals[1]
-        valid: dict[str, Any] = Decision(
-            approval_id=asked.approval_id, approver=ACCOUNTANT, action=Action.APPROVE
+        assert status.ignored_signals[0].startswith("invalid decision: action: Input should be")
+        assert "is for accountant, owner only" in status.ignored_signals[1]
+        valid: dict[str, Any] = signed_decision(
+            Decision(approval_id=asked.approval_id, action=Action.APPROVE), ACCOUNTANT, handle.id
         ).model_dump(mode="json")
         await handle.signal(ClientOnboarding.submit_decision, valid)
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED
@@ -302,7 +305,11 @@ async def test_the_worker_restarting_while_waiting_loses_nothing(
         # The new worker rebuilds the run from history and accepts the pending decision.
         await handle.execute_update(
             ClientOnboarding.decide,
-            Decision(approval_id=asked.approval_id, approver=ACCOUNTANT, action=Action.APPROVE),
+            signed_decision(
+                Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+                ACCOUNTANT,
+                handle.id,
+            ),
         )
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED
 

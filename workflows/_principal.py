@@ -1,0 +1,32 @@
+"""The first step of every daemon: prove the principal its input names (see
+`activities.security`). Runs recorded before this check existed replay without it."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from accounting.principals import Principal
+    from activities.security import PrincipalCheck, verify_principal
+    from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT
+
+PATCH = "verify-principal"
+
+
+async def prove_principal(principal: Principal, tenant_id: str, kind: str, subject: str) -> None:
+    """Fail the run, before any tool runs, unless the platform confirms `principal`."""
+    if not workflow.patched(PATCH):
+        return
+    try:
+        await workflow.execute_activity(
+            verify_principal,
+            PrincipalCheck(principal=principal, tenant_id=tenant_id, kind=kind, subject=subject),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=f"verify principal: {principal.id}",
+        )
+    except ActivityError as error:
+        cause = error.cause
+        reason = cause.message if isinstance(cause, FailureError) else str(error)
+        raise ApplicationError(reason, type="PrincipalRefused", non_retryable=True) from None
