@@ -1,22 +1,25 @@
 """`LedgerdPlugin`: everything a ledgerd client and worker need, in one place.
 
-Bundling the data converter, tracing, sandbox passthroughs, workflows and activities in
+Bundling the data converter (with the payload encryption codec), tracing, sandbox passthroughs, workflows and activities in
 one plugin means a service that starts daemons with a plain Temporal client, the worker and the
 replay tests can never disagree about how payloads are encoded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.plugin import SimplePlugin
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ledgerd.metrics import StepMetricsInterceptor
-from ledgerd.security import signing_keyring
+from ledgerd.security import payload_keyring, signing_keyring
+from ledgerd.security.codec import EncryptionCodec
 from ledgerd.telemetry import configure_tracing
 
 
@@ -27,6 +30,16 @@ def _sandbox_runner() -> SandboxedWorkflowRunner:
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "pydantic", "pydantic_core", "annotated_types", "accounting", "ledgerd", "opentelemetry"
         )
+    )
+
+
+def data_converter() -> DataConverter:
+    """Pydantic JSON, compressed and encrypted (`EncryptionCodec`), with failure messages and
+    stack traces encrypted too: a failure's message may quote what it failed on."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(payload_keyring()),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 
@@ -41,7 +54,7 @@ class LedgerdPlugin(SimplePlugin):
 
         super().__init__(
             "ledgerd",
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(),
             # Temporal's OpenTelemetry interceptor: one trace from the starter through the
             # workflow into every activity, with the replay-safe tracer provider that
             # `ledgerd.telemetry.configure_tracing` installs.

@@ -40,6 +40,7 @@ from tools._declaration import ToolContext
 
 ACME_VIEWER = Principal(id="acme-viewer", tenant_id="acme", role=Role.VIEWER)
 ACME_ACCOUNTANT = Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT)
+ACME_ACCOUNTANT = Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT)
 GLOBEX_ACCOUNTANT = Principal(id="globex-accountant", tenant_id="globex", role=Role.ACCOUNTANT)
 
 FIRST_RUN = ToolContext(run_id="ledger-question-1@r1", conversation_id="conv-7")
@@ -361,12 +362,15 @@ async def test_the_tool_passes_the_runtime_context_to_the_handler(
     pool: Pool, tenants: dict[str, UUID]
 ) -> None:
     remember_tool = CATALOG["remember"]
+    # A viewer may recall but never remember (the role matrix, docs/security.md).
+    with pytest.raises(AccessDenied, match="tool 'remember' is for accountant, owner, service"):
+        await remember_tool.invoke(pool, ACME_VIEWER, {"fact": FACTS[3]}, "viewer@r1/1/1")
     stored = await remember_tool.invoke(
-        pool, ACME_VIEWER, {"fact": FACTS[3]}, "ledger-question-1@r1/2/1", FIRST_RUN
+        pool, ACME_ACCOUNTANT, {"fact": FACTS[3]}, "ledger-question-1@r1/2/1", FIRST_RUN
     )
     assert stored.model_dump()["conversation_id"] == "conv-7"
     # Without a context (an older caller), the call's key names the run; no conversation.
-    bare = await remember_tool.invoke(pool, ACME_VIEWER, {"fact": FACTS[2]}, "adhoc@r1/1/1")
+    bare = await remember_tool.invoke(pool, ACME_ACCOUNTANT, {"fact": FACTS[2]}, "adhoc@r1/1/1")
     assert bare.model_dump()["conversation_id"] is None
     async with pool.connection() as conn:
         cursor = await conn.execute("SELECT source_run FROM memories ORDER BY created_at")
