@@ -41,6 +41,13 @@ def build_worker(client: Client, settings: Settings) -> Worker:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
+    if settings.uses_offline_model and not settings.offline_model:
+        # Never send prompts to whatever happens to listen on the stand-in's port.
+        logging.getLogger("ledgerd.worker").error(
+            "no model is configured: set ANTHROPIC_API_KEY (Claude) or ANTHROPIC_BASE_URL, or "
+            "LEDGERD_OFFLINE_MODEL=true to use the offline stand-in (`ledgerd dev` sets it)"
+        )
+        raise SystemExit(2)
     tracing = configure_tracing("ledgerd-worker")
     deps = await open_dependencies(settings)
     client = await connect_worker_client(settings)

@@ -249,10 +249,13 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
-        Route("/_control/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_control/requests", requests, methods=["GET", "DELETE"]),
-        Route("/_control/reset", reset, methods=["POST"]),
     ]
+    if state.config.control:
+        routes += [
+            Route("/_control/faults", faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_control/requests", requests, methods=["GET", "DELETE"]),
+            Route("/_control/reset", reset, methods=["POST"]),
+        ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.offline = state
     return app

@@ -26,7 +26,7 @@ async def small_ledger(pool: Pool) -> None:
         # Daemons prove their principal against the platform's table before any tool runs.
         await conn.execute(
             "INSERT INTO principals (id, tenant_id, display_name, role) "
-            "VALUES (%s, 'acme', 'Acme accountant', %s)",
+            "VALUES (%s, 'acme', 'Acme accountant', %s) ON CONFLICT (id) DO NOTHING",
             (ACCOUNTANT.id, ACCOUNTANT.role.value),
         )
         for code, name, category in ACCOUNTS:

@@ -58,7 +58,8 @@ async def seed(deps: Dependencies) -> None:
         for principal_id, tenant, role in PRINCIPALS:
             await conn.execute(
                 "INSERT INTO principals (id, tenant_id, display_name, role, token_sha256) "
-                "VALUES (%s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET token_sha256 = EXCLUDED.token_sha256",
                 (
                     principal_id,
                     tenant,

@@ -57,6 +57,7 @@ def eval_settings(
         temporal_address=dev_env.client.service_client.config.target_host,
         database_url=seeded_pg_url,
         offline_model_port=model_server.port,
+        offline_model=True,
         state_dir=tmp_path / "state",
     )
 

@@ -18,6 +18,7 @@ from ledgerd.api import (
     _runs,
     _vendor_hydration,
 )
+from ledgerd.api._codec import codec_app
 from ledgerd.api._resources import Resources
 from ledgerd.config import Settings
 from ledgerd.db import Pool, open_pool
@@ -73,6 +74,8 @@ def create_app(
     app.include_router(_questions.router)
     app.include_router(_runs.router)
     app.include_router(_feedback.router)
+    # The codec server, for the Temporal UI and `temporal ... --codec-endpoint` (docs/security.md).
+    app.mount("/codec", codec_app(settings, lambda: resources.pool))
 
     @app.get("/health", response_model=Health, tags=["health"], summary="Liveness")
     async def health() -> Health:

@@ -29,6 +29,7 @@ from ledgerd.onboarding import (
     OnboardingProposal,
     PendingApproval,
 )
+from starter.client_onboarding import signed_decision
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 
@@ -127,7 +128,8 @@ async def decide(
     if described.status != WorkflowExecutionStatus.RUNNING:
         raise _finished(workflow_id)
     # Raises pydantic's ValidationError (→ 422) for e.g. a rejection without comments.
-    decision = Decision(approver=principal, **dict(body))
+    # The token authenticated the approver; the signed credential proves it to the workflow.
+    decision = signed_decision(Decision(**dict(body)), principal, workflow_id)
     try:
         receipt: DecisionReceipt = await handle.execute_update(
             "decide", decision, result_type=DecisionReceipt

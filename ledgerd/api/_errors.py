@@ -23,7 +23,9 @@ from temporalio.service import RPCError, RPCStatusCode
 log = logging.getLogger("ledgerd.api")
 
 # Fields a caller may not send: who acts, and for which tenant, comes from the bearer token.
-_FROM_TOKEN = frozenset({"tenant_id", "principal", "approver"})
+_FROM_TOKEN = frozenset({"tenant_id", "principal", "approver", "credential"})
+# Fields only the workflow itself sets (continue-as-new's state).
+_INTERNAL = frozenset({"resume"})
 
 _TYPES = {
     400: "bad_request",
@@ -109,6 +111,8 @@ def field_errors(errors: Sequence[Any], *, location: str | None = None) -> list[
             message = (
                 f"{name} comes from the bearer token and may not be sent"
                 if name in _FROM_TOKEN
+                else f"{name} is internal to the workflow and may not be sent"
+                if name in _INTERNAL
                 else f"unknown field {name!r}"
             )
         elif kind == "json_invalid":

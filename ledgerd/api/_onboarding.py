@@ -24,6 +24,8 @@ from starter import start_client_onboarding
 router = APIRouter(prefix="/v1/onboardings", tags=["onboarding"])
 
 _FROM_TOKEN = ("tenant_id", "principal")
+# Internal to the workflow (continue-as-new's state): never accepted from a caller.
+_INTERNAL = ("resume",)
 
 
 class _BodyBase(BaseModel):
@@ -36,7 +38,7 @@ class _BodyBase(BaseModel):
 _BODY_FIELDS: dict[str, Any] = {
     name: (field.annotation, field)
     for name, field in OnboardingRequest.model_fields.items()
-    if name not in _FROM_TOKEN
+    if name not in _FROM_TOKEN and name not in _INTERNAL
 }
 OnboardingBody = create_model(
     "OnboardingBody",
