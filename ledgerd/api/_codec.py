@@ -42,7 +42,7 @@ def codec_app(settings: Settings, pool_of: PoolOf) -> FastAPI:
         CORSMiddleware,
         allow_origins=list(settings.codec_cors_origins),
         allow_methods=["POST"],
-        allow_headers=["Content-Type", "X-Namespace", "Authorization"],
+        allow_headers=["*"],  # the UI sends X-Namespace and others; the origin is what is checked
         allow_credentials=True,
     )
 
