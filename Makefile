@@ -5,7 +5,7 @@ PYTHON ?= python3
 # uv from PATH, else a private copy installed from PyPI into .tools/ (never the system Python).
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: demo test install lint typecheck unit dev down clean
+.PHONY: demo test test-matrix install lint typecheck unit dev down clean
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -28,6 +28,10 @@ typecheck: install
 
 unit: install
 	$(UV) run pytest -q
+
+# Every daemon with every registry model in every role (make test runs a subset).
+test-matrix: install
+	LEDGERD_MATRIX=full $(UV) run pytest -q tests/test_model_matrix.py
 
 dev: install
 	$(UV) run ledgerd dev

@@ -38,6 +38,28 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
+async def check_model_endpoint(settings: Settings) -> bool:
+    """With a real key, check each role's request before polling: a model or setting the
+    account refuses would fail every run's first step. False: refuse to start."""
+    if settings.anthropic_api_key is None:
+        return True
+    from activities.model_check import check_models, render_check
+
+    check = await check_models(settings)
+    log = logging.getLogger("ledgerd.worker")
+    if check.ok:
+        log.info("model check passed\n%s", render_check(check))
+        return True
+    if check.misconfigured:
+        log.error(
+            "model check failed; not starting (run `ledgerd doctor`)\n%s", render_check(check)
+        )
+        return False
+    # The provider is busy or unreachable: that passes, and Temporal retries the calls.
+    log.warning("model check could not complete; starting anyway\n%s", render_check(check))
+    return True
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
@@ -48,6 +70,8 @@ async def main() -> None:
             "LEDGERD_OFFLINE_MODEL=true to use the offline stand-in (`ledgerd dev` sets it)"
         )
         raise SystemExit(2)
+    if not await check_model_endpoint(settings):
+        raise SystemExit(1)
     tracing = configure_tracing("ledgerd-worker")
     deps = await open_dependencies(settings)
     client = await connect_worker_client(settings)

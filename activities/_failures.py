@@ -13,7 +13,12 @@ from datetime import timedelta
 import anthropic
 from temporalio.exceptions import ApplicationError
 
-NON_RETRYABLE_STATUS = frozenset({400, 401, 403, 404, 413, 422})
+# 402 billing_error: payment details need fixing by a person; repetition cannot cure it.
+NON_RETRYABLE_STATUS = frozenset({400, 401, 402, 403, 404, 413, 422})
+# 429s that waiting will not cure: the usage tier's monthly spend cap, or a contract's spend
+# limit. The API says so in `error.details.error_code`, which the SDK parses into
+# `error_code`. (`ramp_limit_exceeded` is not here: it clears after its `retry-after`.)
+SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_limit_reached"})
 
 
 def retry_delay(headers: object) -> timedelta | None:
@@ -35,10 +40,20 @@ def retry_delay(headers: object) -> timedelta | None:
 
 
 def is_spend_limit(error: anthropic.APIStatusError) -> bool:
-    """A 429 that waiting will not cure: the organisation's spend limit is reached. The API
-    says so in `error.details.error_code`, which the SDK parses into `error_code`."""
-    code = getattr(error, "error_code", None)
-    return error.status_code == 429 and code == "enforced_spend_limit_reached"
+    return getattr(error, "error_code", None) in SPEND_LIMIT_CODES
+
+
+def should_retry(error: anthropic.APIStatusError) -> bool:
+    """The API's own `x-should-retry` header decides when present (as the SDK does);
+    otherwise the status does."""
+    if is_spend_limit(error):
+        return False
+    header = error.response.headers.get("x-should-retry")
+    if header == "true":
+        return True
+    if header == "false":
+        return False
+    return error.status_code not in NON_RETRYABLE_STATUS
 
 
 def classify(error: Exception) -> ApplicationError:
@@ -52,7 +67,7 @@ def classify(error: Exception) -> ApplicationError:
         )
         if is_spend_limit(error):
             return ApplicationError(message, type="ModelSpendLimit", non_retryable=True)
-        if status in NON_RETRYABLE_STATUS:
+        if not should_retry(error):
             return ApplicationError(message, type=f"Model{kind}", non_retryable=True)
         return ApplicationError(
             message, type=f"Model{kind}", next_retry_delay=retry_delay(error.response.headers)

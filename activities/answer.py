@@ -6,7 +6,7 @@ naming each wrong field, and the workflow decides (bounded) whether to ask again
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from temporalio import activity
 
 from activities.tool_call import describe_validation
@@ -15,6 +15,8 @@ from ledgerd.contracts import AnswerCheck, RunRef, ToolCall
 from ledgerd.daemons import daemon_spec
 from ledgerd.runtime import dependencies
 
+IGNORED = "Ignored: respond was called more than once in one reply; only the first counts."
+
 
 class AnswerRequest(BaseModel):
     ref: RunRef
@@ -22,6 +24,11 @@ class AnswerRequest(BaseModel):
     position: int
     call: ToolCall
     daemon: str
+    ignored: dict[str, int] = Field(
+        default_factory=dict,
+        description="Further respond calls of the same turn (tool_use id -> position): only "
+        "the first answer is read, but each call must get its tool_result.",
+    )
 
 
 @activity.defn(name="validate_answer")
@@ -40,7 +47,11 @@ async def validate_answer(request: AnswerRequest) -> AnswerCheck:
     }
     if not check.valid:
         block["is_error"] = True
-    await transcript.append(
-        dependencies().pool, request.ref, request.turn, request.position, "user", [block]
-    )
+    entries = [transcript.Entry(request.turn, request.position, "user", [block])]
+    for use_id, position in request.ignored.items():
+        ignored = {"type": "tool_result", "tool_use_id": use_id, "is_error": True}
+        entries.append(
+            transcript.Entry(request.turn, position, "user", [{**ignored, "content": IGNORED}])
+        )
+    await transcript.append_all(dependencies().pool, request.ref, *entries)
     return check

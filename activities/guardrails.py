@@ -12,13 +12,14 @@ import json
 from typing import Any
 
 from opentelemetry import trace
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities._model_client import call_model, content_blocks, record_call
+from activities._structured import structured_answer
 from ledgerd import metrics, transcript
 from ledgerd.contracts import GuardrailRequest, RunRef, Verdict
 from ledgerd.daemons import RESPOND, Evidence, daemon_spec
+from ledgerd.model_registry import AnswerTool
 from ledgerd.prompts import load_prompt
 from ledgerd.runtime import dependencies
 
@@ -30,11 +31,11 @@ class JudgeVerdict(BaseModel):
     reasons: list[str] = Field(default_factory=list, max_length=50)
 
 
-SUBMIT_VERDICT = {
-    "name": "submit_verdict",
-    "description": "Submit your verdict on the answer: passed, and short reasons.",
-    "input_schema": JudgeVerdict.model_json_schema(),
-}
+SUBMIT_VERDICT = AnswerTool(
+    name="submit_verdict",
+    description="Submit your verdict on the answer: passed, and short reasons.",
+    schema=JudgeVerdict.model_json_schema(),
+)
 
 
 def compact(value: Any, items: int = 5) -> Any:
@@ -81,25 +82,23 @@ async def _judge(
     ref = RunRef(run_id=request.ref.run_id, thread=f"judge-{request.turn}")
     content = [{"type": "text", "text": judge_brief(request.answer, evidence, task)}]
     await transcript.append(deps.pool, ref, 0, 0, "user", content)
-    message, latency = await call_model(
+    judged = await structured_answer(
         deps.settings,
+        deps.pool,
+        ref=ref,
+        first_turn=1,
         role="judge",
         prompt=prompt,
-        messages=[{"role": "user", "content": content}],
-        tools=[SUBMIT_VERDICT],
-        tool_choice={"type": "tool", "name": "submit_verdict"},
+        answer=SUBMIT_VERDICT,
+        model_type=JudgeVerdict,
+        accepted="Verdict recorded.",
     )
-    await transcript.append(deps.pool, ref, 1, 0, "assistant", content_blocks(message))
-    await record_call(deps.pool, ref, 1, "judge", prompt, message, latency)
-    for block in message.content:
-        if block.type == "tool_use" and block.name == "submit_verdict":
-            try:
-                return JudgeVerdict.model_validate(block.input), message.model
-            except ValidationError as error:
-                return JudgeVerdict(
-                    passed=False, reasons=[f"malformed verdict: {error}"]
-                ), message.model
-    return JudgeVerdict(passed=False, reasons=["the judge gave no verdict"]), message.model
+    if judged.value is not None:
+        return judged.value, judged.model
+    # Fail closed: no usable verdict is a failing verdict, with the reason why.
+    return JudgeVerdict(
+        passed=False, reasons=judged.problems or ["the judge gave no verdict"]
+    ), judged.model
 
 
 @activity.defn(name="guardrail")

@@ -1,12 +1,17 @@
 """`act`: one executor turn. The conversation is read from PostgreSQL and the reply appended
-there; only the tool calls and usage go back into workflow history."""
+there; only the tool calls and usage go back into workflow history.
+
+A reply that was cut off (`max_tokens`, or the context window filling up) runs no tool: its
+last call may hold partial input, and a half-written `upsert_vendor` must never reach the
+books. Each of its calls is answered with an error result instead, so the conversation stays
+valid and the model can ask again, briefly.
+"""
 
 from __future__ import annotations
 
-from anthropic.types import Message
 from temporalio import activity
 
-from activities._model_client import call_model, content_blocks, record_call, usage_of
+from activities._model_client import converse, summary_text
 from ledgerd import transcript
 from ledgerd.contracts import ModelTurn, ModelTurnRequest, ToolCall
 from ledgerd.daemons import daemon_spec
@@ -14,10 +19,10 @@ from ledgerd.prompts import load_prompt
 from ledgerd.runtime import dependencies
 from tools import toolset
 
-
-def _summary_text(message: Message) -> str:
-    text = " ".join(block.text for block in message.content if block.type == "text")
-    return text[:300]
+CUT_OFF = (
+    "Not run: your reply was cut off at max_tokens before this call was complete. "
+    "Be brief, and call it again if it is still needed."
+)
 
 
 @activity.defn(name="model_turn")
@@ -28,25 +33,49 @@ async def model_turn(request: ModelTurnRequest) -> ModelTurn:
     tools = [t.anthropic_definition() for t in toolset(*request.tools).values()]
     if request.answer_tool:
         tools.append(spec.respond_tool())
-    messages = await transcript.messages(deps.pool, request.ref)
-    message, latency = await call_model(
-        deps.settings, role=request.role.value, prompt=prompt, messages=messages, tools=tools
+    reply = await converse(
+        deps.settings,
+        deps.pool,
+        ref=request.ref,
+        turn=request.turn,
+        role=request.role.value,
+        prompt=prompt,
+        tools=tools,
     )
-    await transcript.append(
-        deps.pool, request.ref, request.turn, 0, "assistant", content_blocks(message)
-    )
-    await record_call(
-        deps.pool, request.ref, request.turn, request.role.value, prompt, message, latency
-    )
+    calls = [
+        ToolCall(id=block["id"], name=block["name"], input=dict(block.get("input") or {}))
+        for block in reply.tool_uses()
+    ]
+    if calls and not reply.complete:
+        await transcript.append_all(
+            deps.pool,
+            request.ref,
+            *(
+                transcript.Entry(
+                    request.turn,
+                    position,
+                    "user",
+                    [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": c.id,
+                            "is_error": True,
+                            "content": CUT_OFF,
+                        }
+                    ],
+                )
+                for position, c in enumerate(calls, start=1)
+            ),
+        )
+        calls = []
     return ModelTurn(
-        stop_reason=message.stop_reason or "end_turn",
-        text=_summary_text(message),
-        tool_calls=[
-            ToolCall(id=block.id, name=block.name, input=dict(block.input))
-            for block in message.content
-            if block.type == "tool_use"
-        ],
-        usage=usage_of(message),
-        model=message.model,
+        stop_reason=reply.stop_reason,
+        text=summary_text(reply.content),
+        tool_calls=calls,
+        usage=reply.usage,
+        model=reply.model,
         prompt_version=prompt.version,
+        refusal_category=str((reply.stop_details or {}).get("category") or "")
+        if reply.stop_reason == "refusal"
+        else None,
     )

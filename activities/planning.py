@@ -1,8 +1,9 @@
 """`plan`: the planner model writes a structured plan before anything acts.
 
-The planner runs with extended thinking, which the API does not allow together with a
-forced `tool_choice`; so `submit_plan` is offered with `auto` and a reply without it is
-repaired once with feedback in the planner's own thread.
+The planner thinks, and how a thinking model can be made to answer in a structure differs
+per model (see `activities._structured`): structured outputs where supported, else
+`submit_plan` offered with `auto`; an invalid plan is repaired once with feedback in the
+planner's own thread.
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities._model_client import call_model, content_blocks, record_call, usage_of
+from activities._structured import structured_answer
 from activities.tool_call import describe_validation
 from ledgerd import transcript
-from ledgerd.contracts import Plan, PlanRequest, PlanResult, PlanStep, Usage
+from ledgerd.contracts import Plan, PlanRequest, PlanResult, PlanStep
 from ledgerd.daemons import daemon_spec
+from ledgerd.model_registry import AnswerTool
 from ledgerd.plan_refs import references
 from ledgerd.prompts import load_prompt
 from ledgerd.runtime import dependencies
 from tools import CATALOG
 
-SUBMIT_PLAN = {
-    "name": "submit_plan",
-    "description": "Submit the plan: ordered steps, the tools each needs, and their dependencies.",
-    "input_schema": Plan.model_json_schema(),
-}
+SUBMIT_PLAN = AnswerTool(
+    name="submit_plan",
+    description="Submit the plan: ordered steps, the tools each needs, and their dependencies.",
+    schema=Plan.model_json_schema(),
+)
 
 
 def render_plan(plan: Plan) -> str:
@@ -105,74 +107,40 @@ async def plan(request: PlanRequest) -> PlanResult:
     await transcript.append(
         deps.pool, request.planner, base, 0, "user", [{"type": "text", "text": opening}]
     )
-    usage = Usage()
-    for turn in (base + 1, base + 3):  # one try and one repair
-        messages = await transcript.messages(deps.pool, request.planner)
-        message, latency = await call_model(
-            deps.settings,
-            role="planner",
-            prompt=prompt,
-            messages=messages,
-            tools=[SUBMIT_PLAN],
-            thinking=True,
+    planned = await structured_answer(
+        deps.settings,
+        deps.pool,
+        ref=request.planner,
+        first_turn=base + 1,
+        role="planner",
+        prompt=prompt,
+        answer=SUBMIT_PLAN,
+        model_type=Plan,
+        check=lambda p: check_plan(
+            p, allowed, executable=spec.execute_plan, done=frozenset(request.done)
+        ),
+        accepted="Plan accepted.",
+    )
+    if planned.value is None:
+        kind = "PlannerDeclined" if planned.refusal is not None else "InvalidPlan"
+        raise ApplicationError(
+            f"the planner did not produce a valid plan: {'; '.join(planned.problems)}"[:500],
+            type=kind,
+            non_retryable=True,
         )
+    if request.round == 1:
         await transcript.append(
-            deps.pool, request.planner, turn, 0, "assistant", content_blocks(message)
+            deps.pool,
+            request.executor,
+            0,
+            0,
+            "user",
+            [{"type": "text", "text": f"{request.task}\n\n{render_plan(planned.value)}"}],
         )
-        await record_call(deps.pool, request.planner, turn, "planner", prompt, message, latency)
-        step_usage = usage_of(message)
-        usage += step_usage
-        calls = [b for b in message.content if b.type == "tool_use" and b.name == "submit_plan"]
-        feedback: list[dict[str, object]]
-        if not calls:
-            feedback = [{"type": "text", "text": "Call submit_plan with the plan."}]
-        else:
-            try:
-                result = Plan.model_validate(calls[0].input)
-                problems = check_plan(
-                    result,
-                    allowed,
-                    executable=spec.execute_plan,
-                    done=frozenset(request.done),
-                )
-            except ValidationError as error:
-                problems = [str(error)]
-            if not problems:
-                await transcript.append(
-                    deps.pool,
-                    request.planner,
-                    turn + 1,
-                    1,
-                    "user",
-                    [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": calls[0].id,
-                            "content": "Plan accepted.",
-                        }
-                    ],
-                )
-                if request.round == 1:
-                    await transcript.append(
-                        deps.pool,
-                        request.executor,
-                        0,
-                        0,
-                        "user",
-                        [{"type": "text", "text": f"{request.task}\n\n{render_plan(result)}"}],
-                    )
-                return PlanResult(
-                    plan=result, usage=usage, model=message.model, prompt_version=prompt.version
-                )
-            feedback = [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": calls[0].id,
-                    "is_error": True,
-                    "content": "The plan is invalid: " + "; ".join(problems),
-                }
-            ]
-        await transcript.append(deps.pool, request.planner, turn + 1, 1, "user", feedback)
-    raise ApplicationError(
-        "the planner did not produce a valid plan", type="InvalidPlan", non_retryable=True
+    return PlanResult(
+        plan=planned.value,
+        usage=planned.usage,
+        model=planned.model,
+        prompt_version=prompt.version,
+        model_calls=planned.calls,
     )

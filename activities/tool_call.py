@@ -63,39 +63,24 @@ async def call_tool(request: ToolCallRequest) -> ToolOutcome:
         return outcome
 
 
-async def _planned_call(request: ToolCallRequest) -> str | None:
-    """For a plan step: resolve its `$from` references against the earlier steps' results and
-    record the tool_use block, since no model turn wrote one. Returns why it cannot run."""
+async def _resolve_planned(request: ToolCallRequest) -> str | None:
+    """For a plan step: resolve its `$from` references against the earlier steps' results.
+    Returns why it cannot run."""
+    if not references(request.call.input):
+        return None
     deps = dependencies()
-    problem = None
-    if references(request.call.input):
-        done = request.steps_done or {}
-        by_id = await transcript.tool_results_by_id(deps.pool, request.ref)
-        outputs = {
-            step: by_id[use_id][1]
-            for step, use_id in done.items()
-            if use_id in by_id and not by_id[use_id][2]
-        }
-        try:
-            request.call.input = resolve(request.call.input, outputs)
-        except UnresolvedReference as error:
-            problem = str(error)
-    await transcript.append(
-        deps.pool,
-        request.ref,
-        request.turn,
-        request.position * 2 - 1,
-        "assistant",
-        [
-            {
-                "type": "tool_use",
-                "id": request.call.id,
-                "name": request.call.name,
-                "input": request.call.input,
-            }
-        ],
-    )
-    return problem
+    done = request.steps_done or {}
+    by_id = await transcript.tool_results_by_id(deps.pool, request.ref)
+    outputs = {
+        step: by_id[use_id][1]
+        for step, use_id in done.items()
+        if use_id in by_id and not by_id[use_id][2]
+    }
+    try:
+        request.call.input = resolve(request.call.input, outputs)
+    except UnresolvedReference as error:
+        return str(error)
+    return None
 
 
 async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
@@ -104,11 +89,8 @@ async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
     tools = toolset(*daemon_spec(request.daemon).tools)
     tool = tools.get(call.name)
     is_error = True
-    position = request.position
-    unresolved = None
-    if request.steps_done is not None:
-        unresolved = await _planned_call(request)
-        position = request.position * 2
+    planned = request.steps_done is not None
+    unresolved = await _resolve_planned(request) if planned else None
     if unresolved is not None:
         content = summary = unresolved
     elif tool is None:
@@ -141,7 +123,22 @@ async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
     block: dict[str, object] = {"type": "tool_result", "tool_use_id": call.id, "content": content}
     if is_error:
         block["is_error"] = True
-    await transcript.append(deps.pool, request.ref, request.turn, position, "user", [block])
+    answered = transcript.Entry(request.turn, request.position, "user", [block])
+    if planned:
+        # No model turn wrote this step's tool_use, so the runtime records it, together
+        # with its result: a step that never completes leaves neither, never a call
+        # without its answer (which the API refuses on the next request).
+        use = {"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}
+        position = request.position * 2
+        answered = transcript.Entry(request.turn, position, "user", [block])
+        await transcript.append_all(
+            deps.pool,
+            request.ref,
+            transcript.Entry(request.turn, position - 1, "assistant", [use]),
+            answered,
+        )
+    else:
+        await transcript.append_all(deps.pool, request.ref, answered)
     return ToolOutcome(
         tool_use_id=call.id, name=call.name, is_error=is_error, summary=summary[:300]
     )

@@ -8,6 +8,7 @@ never half-way through a running daemon.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,6 +23,15 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ledgerd.model_registry import Effort, RoleSettings, ThinkingSetting, role_problems
+
+ROLES = ("planner", "executor", "judge")
+# Variables an earlier version read; setting one now would silently do nothing.
+_REPLACED = {
+    "LEDGERD_PLANNER_THINKING_TOKENS": "LEDGERD_PLANNER_EFFORT and LEDGERD_PLANNER_THINKING",
+    "LEDGERD_MODEL_MAX_TOKENS": "LEDGERD_<ROLE>_MAX_TOKENS (planner, executor, judge)",
+}
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -74,10 +84,17 @@ class Settings(BaseSettings):
     planner_model: str = "claude-opus-5-5"
     executor_model: str = "claude-sonnet-5-5"
     judge_model: str = "claude-haiku-5-5"
-    planner_thinking_tokens: int = Field(
-        default=2048, ge=0, description="Extended-thinking budget of the planner; 0 turns it off."
-    )
-    model_max_tokens: int = Field(default=4096, ge=256)
+    # Per role, what the model may be asked for; unset means the model's own default. Each is
+    # checked against the model registry at start-up (docs/models.md lists what each takes).
+    planner_effort: Effort | None = None
+    executor_effort: Effort | None = None
+    judge_effort: Effort | None = None
+    planner_thinking: ThinkingSetting | None = None
+    executor_thinking: ThinkingSetting | None = None
+    judge_thinking: ThinkingSetting | None = None
+    planner_max_tokens: int | None = Field(default=None, ge=1024)
+    executor_max_tokens: int | None = Field(default=None, ge=1024)
+    judge_max_tokens: int | None = Field(default=None, ge=1024)
     prompt_dir: DirectoryPath | None = Field(
         default=None,
         description="Prompt files here (`<daemon>.<role>.md`) override the packaged ones: a "
@@ -205,6 +222,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _roles_fit_their_models(self) -> Settings:
+        # A setting the model cannot honour would fail every run on its first call with a
+        # 400; refuse it here, naming the variable and what the model allows.
+        problems = [p for role in ROLES for p in role_problems(self.role_settings(role))]
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _email_is_complete(self) -> Settings:
         # Half-configured email would drop notifications silently; say so at start-up instead.
         if self.notify_email_to and not self.smtp_host:
@@ -222,12 +248,18 @@ class Settings(BaseSettings):
         return self
 
     def model_for(self, role: str) -> str:
-        models = {
-            "planner": self.planner_model,
-            "executor": self.executor_model,
-            "judge": self.judge_model,
-        }
-        return models[role]
+        return self.role_settings(role).model
+
+    def role_settings(self, role: str) -> RoleSettings:
+        if role not in ROLES:
+            raise KeyError(f"unknown model role {role!r}; known: {', '.join(ROLES)}")
+        return RoleSettings(
+            role=role,  # type: ignore[arg-type]
+            model=getattr(self, f"{role}_model"),
+            effort=getattr(self, f"{role}_effort"),
+            thinking=getattr(self, f"{role}_thinking"),
+            max_tokens=getattr(self, f"{role}_max_tokens"),
+        )
 
     @property
     def model_api_key(self) -> str:
@@ -280,6 +312,13 @@ def _describe(error: ValidationError) -> str:
 
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; raise `ConfigError` naming each bad variable."""
+    stale = [
+        f"{name} is no longer read: use {instead}"
+        for name, instead in _REPLACED.items()
+        if os.environ.get(name)
+    ]
+    if stale:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(stale))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:

@@ -57,6 +57,9 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
+    cache_creation_1h_tokens: int = Field(
+        default=0, description="Of cache_creation_tokens, those written with the 1-hour TTL."
+    )
 
     def __add__(self, more: Usage) -> Usage:
         return Usage(
@@ -64,6 +67,7 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + more.output_tokens,
             cache_read_tokens=self.cache_read_tokens + more.cache_read_tokens,
             cache_creation_tokens=self.cache_creation_tokens + more.cache_creation_tokens,
+            cache_creation_1h_tokens=self.cache_creation_1h_tokens + more.cache_creation_1h_tokens,
         )
 
     @property
@@ -90,11 +94,20 @@ class ModelTurn(BaseModel):
     """What the workflow needs of one model turn: never the conversation itself."""
 
     stop_reason: str
-    text: str = Field(default="", description="The turn's text, cut to a short summary.")
-    tool_calls: list[ToolCall] = Field(default_factory=list)
+    text: str = Field(
+        default="",
+        description="What the model said, cut to a short summary: its text and the narration "
+        "the 5.5 models return in thinking blocks between tool calls.",
+    )
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="Complete calls only: a cut-off reply runs none."
+    )
     usage: Usage
     model: str
     prompt_version: str
+    refusal_category: str | None = Field(
+        default=None, description="Set when stop_reason is refusal: the policy area named."
+    )
 
 
 class ToolCallRequest(BaseModel):
@@ -183,6 +196,9 @@ class Outcome(StrEnum):
     ESCALATED = "escalated"
     BUDGET_EXHAUSTED = "budget_exhausted"
     INVALID_ANSWER = "invalid_answer"
+    # The model's safety classifiers declined (stop_reason "refusal"): asking the same model
+    # again gets the same answer, so a person looks at it instead.
+    REFUSED = "refused"
     FAILED = "failed"
 
 
@@ -256,3 +272,4 @@ class PlanResult(BaseModel):
     usage: Usage
     model: str
     prompt_version: str
+    model_calls: int = Field(default=1, description="Calls the plan took: 1, or 2 with a repair.")

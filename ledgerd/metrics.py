@@ -11,7 +11,7 @@ Attributes are bounded and carry no content: model, daemon, step kind, tool name
 | `gen_ai.client.token.usage` | histogram, {token} | `gen_ai.token.type` input (cache reads and writes included) or output, model, step, daemon |
 | `gen_ai.client.operation.duration` | histogram, s | one model call: model, step, daemon |
 | `ledgerd.model.tokens` | counter, {token} | `ledgerd.token.type` input, output, cache_read, cache_write (disjoint, as billed), model, step, daemon |
-| `ledgerd.model.cost` | counter, {USD} | estimated from list prices (`ledgerd/prices.py`), model, step, daemon |
+| `ledgerd.model.cost` | counter, {USD} | estimated from list prices (`ledgerd/model_registry/registry.toml`), model, step, daemon |
 | `ledgerd.tool.duration` | histogram, s | `gen_ai.tool.name`, `ledgerd.tool.is_error`, daemon |
 | `ledgerd.guardrail.verdicts` | counter, {verdict} | `gen_ai.evaluation.score.label` pass or fail, daemon |
 | `ledgerd.step.duration` | histogram, s | `ledgerd.step` plan, act, tool, respond, guardrail, notify, message, …; daemon; `error.type` when it raised |
@@ -33,7 +33,7 @@ from temporalio.worker import (
 )
 
 from ledgerd.contracts import ToolCallRequest, ToolOutcome, Usage
-from ledgerd.prices import estimate_cost
+from ledgerd.model_registry import estimate_cost
 from tools import CATALOG
 
 # Bucket boundaries the GenAI semantic conventions recommend for these two histograms.
@@ -75,7 +75,7 @@ model_tokens = _meter.create_counter(
 model_cost = _meter.create_counter(
     "ledgerd.model.cost",
     unit="{USD}",
-    description="Estimated USD from list prices (ledgerd/prices.py); not a bill.",
+    description="Estimated USD from list prices (ledgerd/model_registry); not a bill.",
 )
 tool_duration = _meter.create_histogram(
     "ledgerd.tool.duration",

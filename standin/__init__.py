@@ -9,7 +9,7 @@ can inject the faults a production client must survive.
 from __future__ import annotations
 
 from standin._config import OfflineModelConfig
-from standin._faults import FaultSpec
+from standin._faults import FaultSpec, parse_faults
 from standin._policy import (
     PolicyReply,
     ReplyText,
@@ -49,6 +49,7 @@ __all__ = [
     "last_tool_results",
     "new_tool_use_id",
     "offered_tools",
+    "parse_faults",
     "register_scenario",
     "registered_scenarios",
     "scenario_marker",

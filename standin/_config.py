@@ -35,7 +35,7 @@ class OfflineModelConfig:
     seed: int = 0
     random_fault_statuses: tuple[int, ...] = (429, 500, 529)
     record_limit: int = 100
-    cache_min_tokens: int = 0
+    cache_min_tokens: int | None = None  # None: each model's own minimum, from the registry
     scenarios: tuple[Scenario, ...] = ()
     # `/_control/*` returns every recorded prompt: on for in-process servers (tests), off for
     # the standalone process unless LEDGERD_OFFLINE_CONTROL=1 (docs/security.md).

@@ -17,7 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from standin._wire import error_type_for
 
 FaultKind = Literal[
-    "error", "spend_limit", "credit_exhausted", "truncate", "malformed_tool_input", "latency"
+    "error",
+    "spend_limit",
+    "credit_exhausted",
+    "truncate",
+    "malformed_tool_input",
+    "latency",
+    "refusal",
+    "context_window",
+    "pause_turn",
+    "stream_error",
+    "stall",
 ]
 
 _DEFAULT_MESSAGES: dict[int, str] = {
@@ -51,8 +61,14 @@ class FaultSpec(BaseModel):
     `rate_limit_error` with `details.error_code = enforced_spend_limit_reached` and no
     `retry-after`: the non-retryable 429), "credit_exhausted" (the 400 the real API sends when
     prepaid credit runs out), "truncate" (a 200 cut off at max_tokens), "malformed_tool_input"
-    (a 200 whose tool_use input fails the tool's schema) and "latency" (a normal 200 after
-    `latency_ms`). Any kind also waits `latency_ms` before answering.
+    (a 200 whose tool_use input fails the tool's schema), "latency" (a normal 200 after
+    `latency_ms`), "refusal" (stop_reason "refusal" with `stop_details` naming
+    `refusal_category`, as the 5.x models' safety classifiers answer), "context_window"
+    (stop_reason "model_context_window_exceeded", the reply cut), "pause_turn" (stop_reason
+    "pause_turn"), "stream_error" (a streamed 200 that breaks off with an `overloaded_error`
+    event after `message_start`) and "stall" (a streamed reply that goes silent for
+    `latency_ms` after its first block). Any kind also waits `latency_ms` before answering,
+    except "stall", which waits mid-stream.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,14 +83,18 @@ class FaultSpec(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     times: int = Field(default=1, ge=1)
     match_model: str | None = None
+    after: int = Field(
+        default=0, ge=0, description="Let this many matching requests through first."
+    )
     latency_ms: int = Field(default=0, ge=0)
+    refusal_category: str = "cyber"
 
     @model_validator(mode="after")
     def _complete(self) -> FaultSpec:
         if self.kind == "error" and self.status is None:
             raise ValueError('a fault of kind "error" needs a status (e.g. 429, 500, 529)')
-        if self.kind == "latency" and self.latency_ms == 0:
-            raise ValueError('a fault of kind "latency" needs latency_ms > 0')
+        if self.kind in ("latency", "stall") and self.latency_ms == 0:
+            raise ValueError(f'a fault of kind "{self.kind}" needs latency_ms > 0')
         return self
 
     def is_error(self) -> bool:
@@ -145,7 +165,7 @@ class FaultQueue:
         self.replace(faults)
 
     def replace(self, faults: Sequence[FaultSpec]) -> None:
-        self._pending = [[spec, spec.times] for spec in faults]
+        self._pending = [[spec, spec.times, 0] for spec in faults]  # spec, uses left, passed
 
     def clear(self) -> None:
         self._pending = []
@@ -156,7 +176,7 @@ class FaultQueue:
     def pending(self) -> list[dict[str, Any]]:
         return [
             {**spec.model_dump(mode="json"), "remaining": remaining}
-            for spec, remaining in self._pending
+            for spec, remaining, _ in self._pending
         ]
 
     def take(self, model: str | None, *, offers_tools: bool) -> FaultSpec | None:
@@ -170,6 +190,9 @@ class FaultQueue:
             if spec.match_model is not None and spec.match_model != model:
                 continue
             if spec.kind == "malformed_tool_input" and not offers_tools:
+                continue
+            if entry[2] < spec.after:
+                entry[2] += 1
                 continue
             entry[1] -= 1
             if entry[1] <= 0:

@@ -21,15 +21,22 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from standin._checks import check_request
 from standin._config import OfflineModelConfig
+from standin._contract import (
+    FORCED_TOOL_REFUSED,
+    Checked,
+    check_request,
+    drop_blocks,
+    model_profile,
+)
 from standin._faults import FaultQueue, FaultSpec, parse_faults
+from standin._models import model_info, models_page
 from standin._policy import decide
 from standin._render import render
-from standin._thinking import check_thinking
+from standin._stream import sse_events
 from standin._tokens import PromptCache, canonical_json, prompt_segments
 from standin._wire import (
     InvalidRequest,
@@ -121,16 +128,29 @@ async def _body(request: Request, request_id: str) -> dict[str, Any] | Response:
     return body
 
 
-def _validate(body: dict[str, Any], request_id: str) -> MessagesRequest | Response:
+def account_of(request: Request) -> str:
+    """Who is asking, as the API key names an account: thinking blocks of some models are
+    bound to the account that received them."""
+    key = request.headers.get("x-api-key") or request.headers.get("authorization") or ""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def betas_of(request: Request) -> frozenset[str]:
+    raw = request.headers.get("anthropic-beta", "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _validate(
+    body: dict[str, Any], request: Request, request_id: str
+) -> tuple[MessagesRequest, Checked] | Response:
     try:
         parsed = MessagesRequest.model_validate(body)
-        check_request(parsed)
-        check_thinking(parsed)
+        checked = check_request(parsed, account=account_of(request), betas=betas_of(request))
     except ValidationError as problem:
         return _error(400, describe_validation_error(problem), request_id)
     except InvalidRequest as problem:
-        return _error(400, problem.message, request_id)
-    return parsed
+        return _error(problem.status, problem.message, request_id)
+    return parsed, checked
 
 
 def create_app(config: OfflineModelConfig | None = None) -> Starlette:
@@ -157,11 +177,18 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
             return refused
         if isinstance(body, Response):
             return body
-        parsed = _validate(body, request_id)
-        if isinstance(parsed, Response):
-            return parsed
+        validated = _validate(body, request, request_id)
+        if isinstance(validated, Response):
+            return validated
+        parsed, checked = validated
+        # What the model sees: thinking blocks it cannot read are dropped, silently.
+        seen = drop_blocks(parsed, checked.dropped)
         fault = state.faults.take(parsed.model, offers_tools=bool(parsed.tools))
-        delay = state.config.latency_ms + (fault.latency_ms if fault else 0)
+        delay = state.config.latency_ms
+        if fault is not None and (fault.kind != "stall" or not parsed.stream):
+            delay += fault.latency_ms
+        if fault is not None and fault.kind == "stream_error" and not parsed.stream:
+            fault = FaultSpec(status=529)  # what breaks a stream midway fails a plain call
         if delay:
             await asyncio.sleep(delay / 1000)
         if fault is not None and fault.is_error():
@@ -170,22 +197,30 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
             )
             return _fault_response(fault, request_id)
         try:
-            reply, source = decide(parsed, state.config.scenarios)
+            reply, source = decide(seen, state.config.scenarios)
         except Exception as problem:
             log.exception("offline stand-in %s: scenario failed", request_id)
             return _error(500, f"offline stand-in scenario failed: {problem!r}", request_id)
-        rendered = render(parsed, reply, fault)
+        rendered = render(parsed, reply, fault, checked, account_of(request))
         response = MessagesResponse(
             id="msg_offline_" + hashlib.sha256(canonical_json(body).encode()).hexdigest()[:24],
             model=parsed.model,
             content=rendered.content,
             stop_reason=rendered.stop_reason,
             stop_sequence=rendered.stop_sequence,
-            usage=state.cache.usage(parsed, rendered.output_tokens),
+            stop_details=rendered.stop_details,
+            usage=state.cache.usage(
+                parsed, rendered.output_tokens, checked.profile.min_cache_tokens
+            ),
         )
         headers = {"x-offline-policy": source}
         if fault is not None:
             headers["x-offline-fault"] = fault.kind
+        if checked.dropped:
+            # The real API reports drops only under a beta header; tests read them here.
+            headers["x-offline-dropped-thinking"] = "; ".join(
+                f"messages.{i}.content.{j} {reason}" for i, j, reason in checked.dropped
+            )
         log.info(
             "offline stand-in %s: %s answered %s (%s)",
             request_id,
@@ -193,6 +228,12 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
             rendered.stop_reason,
             parsed.model,
         )
+        if parsed.stream:
+            return StreamingResponse(
+                sse_events(response, fault),
+                media_type="text/event-stream",
+                headers={**headers, "request-id": request_id, "cache-control": "no-cache"},
+            )
         return _json(200, response.model_dump(mode="json"), request_id, headers)
 
     async def count_tokens(request: Request) -> Response:
@@ -205,10 +246,32 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
             return body
         try:
             parsed = MessagesRequest.model_validate({"max_tokens": 1, **body})
+            if parsed.forces_tool() and not model_profile(parsed.model).forced_tool_choice:
+                # "the same validation applies to the token counting endpoint"
+                raise InvalidRequest(FORCED_TOOL_REFUSED)
         except ValidationError as problem:
             return _error(400, describe_validation_error(problem), request_id)
+        except InvalidRequest as problem:
+            return _error(problem.status, problem.message, request_id)
         total = sum(segment.tokens for segment in prompt_segments(parsed))
         return _json(200, {"input_tokens": total}, request_id)
+
+    async def models(request: Request) -> Response:
+        request_id = state.request_id()
+        refused = _preflight(request, request_id)
+        if refused is not None:
+            return refused
+        return _json(200, models_page(), request_id)
+
+    async def model(request: Request) -> Response:
+        request_id = state.request_id()
+        refused = _preflight(request, request_id)
+        if refused is not None:
+            return refused
+        found = model_info(request.path_params["model_id"])
+        if found is None:
+            return _error(404, f"model: {request.path_params['model_id']}", request_id)
+        return _json(200, found, request_id)
 
     async def health(request: Request) -> Response:
         body = {"status": "ok", "service": "ledgerd offline model stand-in"}
@@ -248,6 +311,8 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
     routes = [
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", model, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
     if state.config.control:

@@ -96,20 +96,24 @@ class PromptCache:
     test's outcome never depends on wall-clock time. `clear()` is the reset.
     """
 
-    def __init__(self, min_tokens: int = 0) -> None:
+    def __init__(self, min_tokens: int | None = None) -> None:
+        # None: each model's own minimum cacheable prompt, from the registry.
         self._min_tokens = min_tokens
         self._entries: set[str] = set()
 
     def clear(self) -> None:
         self._entries.clear()
 
-    def usage(self, request: MessagesRequest, output_tokens: int) -> Usage:
+    def usage(
+        self, request: MessagesRequest, output_tokens: int, model_min_tokens: int = 0
+    ) -> Usage:
         """Usage for this request, then remember its breakpoint prefixes (like a real write).
 
         Like the real API, a breakpoint also finds entries written at earlier block
         boundaries, up to `LOOKBACK_BLOCKS` before it; that is what lets a client move its
         marker to the newest message each turn and still read the previous turn's prefix.
         """
+        min_tokens = self._min_tokens if self._min_tokens is not None else model_min_tokens
         digest = hashlib.sha256(request.model.encode("utf-8"))
         total = 0
         boundaries: list[tuple[str, int]] = []
@@ -118,7 +122,7 @@ class PromptCache:
             digest.update(b"\x00" + segment.key.encode("utf-8"))
             total += segment.tokens
             boundaries.append((digest.hexdigest(), total))
-            if segment.breakpoint is not None and total >= self._min_tokens:
+            if segment.breakpoint is not None and total >= min_tokens:
                 breakpoints.append((len(boundaries) - 1, segment.breakpoint))
         read = 0
         for index, _ in breakpoints:

@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
+StopReason = Literal[
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+]
 
 ERROR_TYPE_BY_STATUS: dict[int, str] = {
     400: "invalid_request_error",
@@ -47,11 +55,13 @@ def error_body(
 
 
 class InvalidRequest(Exception):
-    """A request the real API would reject with a 400; the message is shown to the client."""
+    """A request the real API would reject (a 400 unless `status` says otherwise); the
+    message is shown to the client."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 # --- request -------------------------------------------------------------------------------
@@ -170,6 +180,10 @@ ToolChoice = Annotated[
 ]
 
 
+class BlockBinding(_Open):
+    prefix_mismatch_behavior: Literal["error", "drop_block"] | None = None
+
+
 class ThinkingEnabled(_Open):
     type: Literal["enabled"]
     # The real API's floor; a client sending less would fail in production.
@@ -179,15 +193,29 @@ class ThinkingEnabled(_Open):
 
 class ThinkingAdaptive(_Open):
     type: Literal["adaptive"]
-    display: Literal["summarized", "omitted"] | None = None
+    display: Literal["summarized", "omitted", "updates"] | None = None
+    block_binding: BlockBinding | None = None
 
 
 class ThinkingDisabled(_Open):
     type: Literal["disabled"]
 
 
-class ThinkingBetweenTools(_Open):
+class ThinkingBetweenTools(BaseModel):
+    # "between_tools takes no other field: display, budget_tokens, or block_binding sent
+    # with it returns a 400 error" (Sonnet 5.5 what's new).
+    model_config = ConfigDict(extra="forbid")
     type: Literal["between_tools"]
+
+
+class JsonSchemaFormat(_Open):
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class OutputConfig(_Open):
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    format: JsonSchemaFormat | None = None
 
 
 ThinkingConfig = Annotated[
@@ -204,7 +232,10 @@ class MessagesRequest(_Open):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None
+    output_config: OutputConfig | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
     stop_sequences: list[str] | None = None
     metadata: dict[str, Any] | None = None
     stream: bool | None = None
@@ -221,13 +252,26 @@ class MessagesRequest(_Open):
     def system_text(self) -> str:
         return "\n".join(block.text for block in self.system_blocks())
 
-    def thinking_enabled(self) -> bool:
-        return isinstance(self.thinking, ThinkingEnabled | ThinkingAdaptive)
+    def thinking_type(self, default: str) -> str:
+        """The thinking form in effect: the one sent, else the model's `default`."""
+        return self.thinking.type if self.thinking is not None else default
 
     def thinking_display(self) -> str | None:
         if isinstance(self.thinking, ThinkingEnabled | ThinkingAdaptive):
             return self.thinking.display
         return None
+
+    def effort(self) -> str | None:
+        return self.output_config.effort if self.output_config else None
+
+    def answer_schema(self) -> dict[str, Any] | None:
+        """The JSON schema of structured outputs (`output_config.format`), if asked for."""
+        if self.output_config and self.output_config.format:
+            return self.output_config.format.schema_
+        return None
+
+    def forces_tool(self) -> bool:
+        return isinstance(self.tool_choice, ToolChoiceAny | ToolChoiceTool)
 
 
 _UNION_LABELS = frozenset({"str", "int", "float", "bool", "none", "dict[str,any]"})
@@ -315,4 +359,5 @@ class MessagesResponse(BaseModel):
     content: list[OutBlock]
     stop_reason: StopReason
     stop_sequence: str | None = None
+    stop_details: dict[str, Any] | None = None
     usage: Usage

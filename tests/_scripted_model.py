@@ -20,6 +20,7 @@ from standin import (
     OfflineModelServer,
     PolicyReply,
     ReplyToolUse,
+    parse_faults,
 )
 from standin.scenarios._conversation import prompt_header, results
 
@@ -69,10 +70,14 @@ def last_results(request: MessagesRequest) -> list[tuple[str, Any, bool]]:
 
 @asynccontextmanager
 async def scripted_deps(
-    pg_url: str, script: ExecutorScript | RoleScript, *more: RoleScript
+    pg_url: str,
+    script: ExecutorScript | RoleScript,
+    *more: RoleScript,
+    faults: Sequence[dict[str, Any]] = (),
 ) -> AsyncIterator[Dependencies]:
     scenarios = (script, *more)
-    async with OfflineModelServer(OfflineModelConfig(scenarios=scenarios), port=0) as server:
+    config = OfflineModelConfig(scenarios=scenarios, faults=tuple(parse_faults(list(faults))))
+    async with OfflineModelServer(config, port=0) as server:
         deps = await open_dependencies(
             load_settings(database_url=pg_url, offline_model_port=server.port)
         )

@@ -58,8 +58,9 @@ def config_error(**env: str) -> str:
         ("LEDGERD_POSTGRES_PORT", "abc", "valid integer"),
         ("LEDGERD_TEMPORAL_UI_PORT", "70000", "less than or equal to 65535"),
         ("LEDGERD_DB_POOL_MAX", "0", "greater than or equal to 1"),
-        ("LEDGERD_MODEL_MAX_TOKENS", "12", "greater than or equal to 256"),
-        ("LEDGERD_PLANNER_THINKING_TOKENS", "-1", "greater than or equal to 0"),
+        ("LEDGERD_EXECUTOR_MAX_TOKENS", "12", "greater than or equal to 1024"),
+        ("LEDGERD_PLANNER_EFFORT", "extreme", "Input should be 'low'"),
+        ("LEDGERD_JUDGE_THINKING", "sometimes", "Input should be 'on'"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_the_reason(

@@ -27,14 +27,14 @@ from ledgerd.evals._variants import Variant, VariantError, packaged_prompts_dir,
 from ledgerd.evals._workers import VariantWorker, WorkerFailed
 from ledgerd.evals.client_onboarding import OnboardingCase
 from ledgerd.evals.vendor_hydration import VendorCase
+from ledgerd.model_registry import estimate_cost
 from ledgerd.onboarding import OnboardingResult
-from ledgerd.prices import estimate_cost
 from ledgerd.prompts import Prompt, load_prompt
 from ledgerd.stack import free_port
 from standin import OfflineModelServer
 
 EDITED = "vendor_hydration.executor"
-B_EXECUTOR = "claude-haiku-4-5"  # the stand-in answers any model id, echoing it back
+B_EXECUTOR = "claude-sonnet-5"  # thinks like the default executor, so prompts compare
 
 
 @pytest.fixture
@@ -136,10 +136,14 @@ async def test_compares_two_variants_on_a_slice_of_every_dataset(
             await check_against_the_run(dev_env, seeded_pool, case, result)
 
     vendor = next(c for c in report.cases if c.daemon == "vendor_hydration")
-    # The longer executor prompt reached the model: more tokens for the same turns (the
-    # system prompt is cached, so they show as cache reads and writes, not input).
+    # The longer executor prompt reached the model: more prompt tokens for the same turns
+    # (cached, so they show as cache reads and writes, not input).
     assert vendor.b.measures.model_calls == vendor.a.measures.model_calls
-    assert vendor.b.measures.tokens > vendor.a.measures.tokens
+
+    def prompt_tokens(u: Usage) -> int:
+        return u.input_tokens + u.cache_read_tokens + u.cache_creation_tokens
+
+    assert prompt_tokens(vendor.b.measures.usage) > prompt_tokens(vendor.a.measures.usage)
     assert vendor.a.tenant != vendor.b.tenant  # each variant hydrated its own copy
 
     for summary, results in (

@@ -44,6 +44,19 @@ async def _fail_with(
         ({"kind": "error", "status": 404}, False, None),
         ({"kind": "error", "status": 413}, False, None),
         ({"kind": "error", "status": 422}, False, None),
+        # Payment details need a person; waiting will not fix them.
+        ({"kind": "error", "status": 402}, False, None),
+        # Both spend-limit 429s are final; a ramp limit clears after its retry-after.
+        ({"kind": "spend_limit", "error_code": "contract_spend_limit_reached"}, False, None),
+        (
+            {"status": 429, "error_code": "ramp_limit_exceeded", "retry_after": 20},
+            True,
+            timedelta(seconds=20),
+        ),
+        # The API's own x-should-retry wins over the status, as in the SDK.
+        ({"status": 500, "headers": {"x-should-retry": "false"}}, False, None),
+        ({"status": 409, "headers": {"x-should-retry": "true"}}, True, None),
+        ({"status": 400, "headers": {"x-should-retry": "true"}}, True, None),
     ],
     ids=lambda v: str(v),
 )

@@ -73,7 +73,11 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
     maximum_attempts=5,
 )
-MODEL_TIMEOUT = timedelta(seconds=150)
+# A model activity streams for as long as its max_tokens allows (up to about a quarter of an
+# hour at 32,000 tokens; the activity bounds each call by that); heartbeats show the worker
+# is alive meanwhile, so a dead worker is noticed in a minute, not at the timeout.
+MODEL_TIMEOUT = timedelta(minutes=30)
+MODEL_HEARTBEAT = timedelta(seconds=60)
 STEP_TIMEOUT = timedelta(seconds=60)
 
 
@@ -145,13 +149,14 @@ class DaemonLoop:
             plan,
             request,
             start_to_close_timeout=MODEL_TIMEOUT,
+            heartbeat_timeout=MODEL_HEARTBEAT,
             retry_policy=MODEL_RETRY,
             summary=f"plan: {self.spec.kind}"
             if request.round == 1
             else f"re-plan {request.round}: {self.spec.kind}",
         )
         self.result.plan_rounds += 1
-        self.result.model_calls += 1
+        self.result.model_calls += planned.model_calls
         self.result.usage += planned.usage
         return planned.plan
 
@@ -164,6 +169,11 @@ class DaemonLoop:
                 return self._end(Outcome.BUDGET_EXHAUSTED, exhausted)
             self._say(f"step {self.result.steps + 1}: thinking")
             reply = await self._act(turn)
+            if reply.stop_reason == "refusal":
+                category = reply.refusal_category or "unknown"
+                return self._end(Outcome.REFUSED, f"the model declined (category {category})")
+            if reply.stop_reason == "model_context_window_exceeded":
+                return self._end(Outcome.BUDGET_EXHAUSTED, "the model's context window is full")
             calls = [c for c in reply.tool_calls if c.name != RESPOND]
             answers = [c for c in reply.tool_calls if c.name == RESPOND]
             if calls:
@@ -178,6 +188,7 @@ class DaemonLoop:
                         position=reply.tool_calls.index(answers[0]) + 1,
                         call=answers[0],
                         daemon=self.spec.kind,
+                        ignored={a.id: reply.tool_calls.index(a) + 1 for a in answers[1:]},
                     ),
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=STEP_RETRY,
@@ -208,11 +219,11 @@ class DaemonLoop:
                 repairs += 1
                 if repairs > self.spec.max_answer_repairs:
                     return self._end(Outcome.INVALID_ANSWER, "the model stopped without answering")
-                note = (
-                    "Your reply was cut at max_tokens; be brief and continue."
-                    if reply.stop_reason == "max_tokens"
-                    else "Use the tools, then call respond with the final answer."
-                )
+                note = {
+                    "max_tokens": "Your reply was cut at max_tokens; be brief and continue.",
+                    # A paused long turn: the reply so far stays, and the model goes on from it.
+                    "pause_turn": "Continue.",
+                }.get(reply.stop_reason, "Use the tools, then call respond with the final answer.")
                 await self._append(turn, note, "nudge: ask for an answer")
             turn += 1
 
@@ -228,6 +239,7 @@ class DaemonLoop:
                 tools=list(self.spec.tools),
             ),
             start_to_close_timeout=MODEL_TIMEOUT,
+            heartbeat_timeout=MODEL_HEARTBEAT,
             retry_policy=MODEL_RETRY,
             summary=f"act: step {self.result.steps + 1}",
         )
@@ -269,6 +281,7 @@ class DaemonLoop:
             guardrail,
             GuardrailRequest(ref=self.executor, daemon=self.spec.kind, answer=answer, turn=turn),
             start_to_close_timeout=MODEL_TIMEOUT,
+            heartbeat_timeout=MODEL_HEARTBEAT,
             retry_policy=MODEL_RETRY,
             summary=f"guardrail: {self.spec.kind}",
         )
@@ -308,6 +321,7 @@ class DaemonLoop:
         severity = {
             Outcome.COMPLETED: Severity.INFO,
             Outcome.ESCALATED: Severity.ATTENTION,
+            Outcome.REFUSED: Severity.ATTENTION,
         }.get(result.outcome, Severity.FAILURE)
         await send_notification(
             Notification(

@@ -27,6 +27,8 @@ def dev(
     if down:
         typer.echo(stop_background(settings))
         return
+    if settings.anthropic_api_key is not None:
+        _check_models(settings)
     if background:
         start_background(settings)
         return
@@ -49,6 +51,17 @@ def dev(
         raise
     stack.down()
     typer.echo("ledgerd dev stopped")
+
+
+def _check_models(settings: Settings) -> None:
+    """With a real key, check each role's request first: a model or setting the account
+    refuses would otherwise fail every daemon on its first step."""
+    from activities.model_check import check_models, render_check
+
+    check = asyncio.run(check_models(settings))
+    typer.echo(render_check(check))
+    if check.misconfigured:
+        raise fail("the model check failed (see above); fix the configuration, then start again")
 
 
 def start_background(settings: Settings) -> None:

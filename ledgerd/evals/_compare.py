@@ -37,7 +37,7 @@ from ledgerd.evals._report import (
 )
 from ledgerd.evals._variants import Variant, check_models
 from ledgerd.evals._workers import VariantWorker
-from ledgerd.prices import COST_NOTE
+from ledgerd.model_registry import COST_NOTE
 from ledgerd.trace import load_trace
 
 Progress = Callable[[str], None]

@@ -16,6 +16,8 @@ chains (events of several runs, concatenated in order) are all valid input.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from temporalio.converter import default as default_converter
 
 from ledgerd import search_attributes as sa
 from ledgerd.contracts import CheckResult, PlanStep, Usage
-from ledgerd.prices import COST_NOTE, estimate_cost
+from ledgerd.model_registry import COST_NOTE, estimate_cost
 from ledgerd.trace._model import (
     ActivityStatus,
     AnswerTrace,
@@ -380,6 +382,7 @@ def _model_call(row: Row) -> ModelCallTrace:
         output_tokens=_int(row.get("output_tokens")),
         cache_read_tokens=_int(row.get("cache_read_tokens")),
         cache_creation_tokens=_int(row.get("cache_creation_tokens")),
+        cache_creation_1h_tokens=_int(row.get("cache_creation_1h_tokens")),
     )
     model = str(row.get("model") or "?")
     cost, priced = estimate_cost(model, usage)
@@ -445,20 +448,36 @@ class _Transcript:
             key = (str(row.get("run_id", "")), str(row.get("thread")))
             self.rows.setdefault(key, []).append(row)
 
-    def _blocks(self, ref: _Ref, turn: int | None = None) -> list[dict[str, Any]]:
+    def _blocks(
+        self,
+        ref: _Ref,
+        turn: int | None = None,
+        *,
+        kinds: tuple[str, ...] = ("tool_use",),
+        role: str = "assistant",
+    ) -> list[dict[str, Any]]:
         rows = self.rows.get(ref) or self.rows.get(("", ref[1]), [])  # rows without run_id
         return [
             block
             for row in rows
-            if row.get("role") == "assistant" and (turn is None or row.get("turn") == turn)
+            if row.get("role") == role and (turn is None or row.get("turn") == turn)
             for block in row.get("content") or []
-            if isinstance(block, dict) and block.get("type") == "tool_use"
+            if isinstance(block, dict) and block.get("type") in kinds
         ]
 
     def submitted_plan(self, ref: _Ref) -> dict[str, Any] | None:
-        """The input of the planner thread's last `submit_plan` call."""
-        calls = [b for b in self._blocks(ref) if b.get("name") == "submit_plan"]
-        return _dict(calls[-1].get("input")) if calls else None
+        """The planner thread's last submitted plan: a `submit_plan` call's input, or the
+        JSON text of a structured-output reply."""
+        found: dict[str, Any] | None = None
+        for block in self._blocks(ref, kinds=("tool_use", "text"), role="assistant"):
+            if block.get("type") == "tool_use" and block.get("name") == "submit_plan":
+                found = _dict(block.get("input"))
+            elif block.get("type") == "text":
+                with contextlib.suppress(ValueError):
+                    parsed = json.loads(str(block.get("text")))
+                    if isinstance(parsed, dict) and "steps" in parsed:
+                        found = parsed
+        return found
 
     def requested_tools(self, ref: _Ref, turn: int) -> list[str]:
         return [str(b.get("name")) for b in self._blocks(ref, turn)]
@@ -483,9 +502,14 @@ class _Assembler:
         self.h = history
         self.transcript = _Transcript(transcript)
         self.calls: dict[tuple[str, str, int], ModelCallTrace] = {}
-        for row in model_calls:
+        # Attempts of a turn that called the model and then failed: billed, then retried.
+        self.retried: list[ModelCallTrace] = []
+        for row in sorted(model_calls, key=lambda r: _int(r.get("attempt")) or 1):
             call = _model_call(row)
-            self.calls[(call.conversation, call.thread, call.turn)] = call
+            key = (call.conversation, call.thread, call.turn)
+            if key in self.calls:
+                self.retried.append(self.calls[key])
+            self.calls[key] = call
         self.outbox = {str(r.get("dedupe_key")): r for r in outbox}
         self.outbox_order = [str(r.get("dedupe_key")) for r in outbox]
         self.notes = notes
@@ -765,7 +789,9 @@ def build_trace(
     notes = reader.notes
     asm = _Assembler(h, transcript_rows, model_call_rows, outbox_rows, notes)
     asm.assemble()
-    other = sorted(asm.calls.values(), key=lambda c: (c.conversation, c.thread, c.turn))
+    other = sorted(
+        [*asm.calls.values(), *asm.retried], key=lambda c: (c.conversation, c.thread, c.turn)
+    )
     calls = [
         *(c for p in asm.plans for c in p.model_calls),
         *(s.model_call for s in asm.steps if s.model_call),
@@ -781,8 +807,15 @@ def build_trace(
         notes.append(f"the run continued as new as run {h.next_run_id}, which is not included")
     for model in totals.unpriced_models:
         notes.append(f"no list price for model {model!r}: its calls are priced at $0")
-    if other:
-        notes.append(f"{len(other)} recorded model call(s) match no activity in history")
+    if asm.retried:
+        notes.append(
+            f"{len(asm.retried)} model call(s) were billed by an attempt that then failed "
+            "and was retried; they are counted in the totals"
+        )
+    if len(other) > len(asm.retried):
+        notes.append(
+            f"{len(other) - len(asm.retried)} recorded model call(s) match no activity in history"
+        )
     outcome = h.search.get(sa.OUTCOME.name) or h.result.get("outcome")
     run = RunInfo(
         workflow_id=workflow_id or h.workflow_id or _guess_workflow_id(h, outbox_rows),

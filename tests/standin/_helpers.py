@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
-MODEL = "claude-offline-test"
+MODEL = (
+    "claude-haiku-4-5"  # an older model: no thinking unless asked, prefill and forced tools allowed
+)
 
 
 async def inject(control: httpx.AsyncClient, *faults: dict[str, Any]) -> None:

@@ -13,7 +13,9 @@ from standin import OfflineModelConfig, OfflineModelServer
 
 @pytest.fixture(scope="session")
 async def offline_server() -> AsyncIterator[OfflineModelServer]:
-    async with OfflineModelServer(OfflineModelConfig(), port=0) as server:
+    # Caching from the first token, so small prompts show cache behaviour; the per-model
+    # minimum has tests of its own.
+    async with OfflineModelServer(OfflineModelConfig(cache_min_tokens=0), port=0) as server:
         yield server
 
 

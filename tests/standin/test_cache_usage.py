@@ -44,7 +44,7 @@ async def test_cache_is_per_model_and_per_prefix(client: anthropic.AsyncAnthropi
         model=MODEL, max_tokens=100, system=cached_system(), messages=user("q")
     )
     other_model = await client.messages.create(
-        model="claude-other", max_tokens=100, system=cached_system(), messages=user("q")
+        model="claude-sonnet-5", max_tokens=100, system=cached_system(), messages=user("q")
     )
     changed: Any = [{**cached_system()[0], "text": SYSTEM_TEXT + "Changed."}]
     other_prefix = await client.messages.create(

@@ -160,13 +160,15 @@ async def test_truncate_fault(client: anthropic.AsyncAnthropic, control: httpx.A
     assert whole.stop_reason == "end_turn"
 
 
-async def test_truncate_drops_tool_use(
+async def test_truncate_cuts_the_reply_and_its_tool_call(
     client: anthropic.AsyncAnthropic, control: httpx.AsyncClient
 ) -> None:
     await inject(control, {"kind": "truncate"})
     message = await _ask(client, tools=[LOOKUP])
     assert message.stop_reason == "max_tokens"
-    assert not any(isinstance(block, ToolUseBlock) for block in message.content)
+    calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
+    # Whatever of the call was written is there, and it is incomplete.
+    assert all("vendor_id" not in call.input for call in calls)
 
 
 async def test_malformed_tool_input(
@@ -228,10 +230,10 @@ async def test_faults_apply_in_queue_order(
 
 
 async def test_match_model(client: anthropic.AsyncAnthropic, control: httpx.AsyncClient) -> None:
-    await inject(control, {"status": 529, "match_model": "claude-judge"})
+    await inject(control, {"status": 529, "match_model": "claude-haiku-5-5"})
     assert (await _ask(client)).stop_reason == "end_turn"
     with pytest.raises(anthropic.OverloadedError):
-        await _ask(client, model="claude-judge")
+        await _ask(client, model="claude-haiku-5-5")
 
 
 async def test_latency(client: anthropic.AsyncAnthropic, control: httpx.AsyncClient) -> None:

@@ -37,8 +37,8 @@ from ._helpers import MODEL
 SPEC = daemon_spec("ledger_question")
 TODAY = "2026-01-15"
 THINKING: Any = {"type": "enabled", "budget_tokens": 2048}
-PLAN_TOOL: Any = SUBMIT_PLAN
-VERDICT_TOOL: Any = SUBMIT_VERDICT
+PLAN_TOOL: Any = SUBMIT_PLAN.tool()
+VERDICT_TOOL: Any = SUBMIT_VERDICT.tool()
 RESPOND: Any = {
     "name": "respond",
     "description": "Submit your final answer.",
@@ -276,7 +276,7 @@ async def judge(
     client: anthropic.AsyncAnthropic, answer: dict[str, Any], evidence: list[Evidence], task: str
 ) -> dict[str, Any]:
     message = await client.messages.create(
-        model="judge-model",
+        model="claude-haiku-5-5",
         max_tokens=1024,
         system=load_prompt("ledger_question.judge").text,
         tools=[VERDICT_TOOL],

@@ -220,12 +220,18 @@ async def test_max_tokens_cuts_text(client: anthropic.AsyncAnthropic) -> None:
     assert message.usage.output_tokens == 3
 
 
-async def test_max_tokens_drops_incomplete_tool_use(client: anthropic.AsyncAnthropic) -> None:
+async def test_max_tokens_keeps_the_part_of_a_tool_call_that_was_written(
+    client: anthropic.AsyncAnthropic,
+) -> None:
+    # As the real stream does: a call cut mid-input arrives with what was written so far, so
+    # a client must check stop_reason before running any tool.
     message = await client.messages.create(
-        model=MODEL, max_tokens=2, tools=[LOOKUP], messages=user("find it")
+        model=MODEL, max_tokens=4, tools=[LOOKUP], messages=user("find vendor_id: 'V-1'")
     )
     assert message.stop_reason == "max_tokens"
-    assert message.content == []
+    (call,) = message.content
+    assert isinstance(call, ToolUseBlock)
+    assert call.input == {}  # the required vendor_id was never written
 
 
 async def test_stop_sequence_ends_text(client: anthropic.AsyncAnthropic) -> None:
@@ -278,9 +284,21 @@ async def test_unknown_fields_are_accepted(client: anthropic.AsyncAnthropic) -> 
     assert message.stop_reason == "end_turn"
 
 
-async def test_streaming_is_refused(client: anthropic.AsyncAnthropic) -> None:
-    with pytest.raises(anthropic.BadRequestError, match="streaming is not supported"):
-        await client.messages.create(model=MODEL, max_tokens=100, messages=user("hi"), stream=True)
+async def test_a_streamed_reply_is_the_same_message(client: anthropic.AsyncAnthropic) -> None:
+    thinking: Any = {"type": "enabled", "budget_tokens": 1024}
+    kwargs: Any = {
+        "model": MODEL,
+        "max_tokens": 2048,
+        "thinking": thinking,
+        "tools": [LOOKUP],
+        "messages": user("find vendor_id: 'V-1'"),
+    }
+    plain = await client.messages.create(**kwargs)
+    async with client.messages.stream(**kwargs) as stream:
+        streamed = await stream.get_final_message()
+    assert [b.model_dump() for b in streamed.content] == [b.model_dump() for b in plain.content]
+    assert streamed.stop_reason == plain.stop_reason == "tool_use"
+    assert streamed.usage.output_tokens == plain.usage.output_tokens
 
 
 async def test_tool_use_without_result_is_rejected(client: anthropic.AsyncAnthropic) -> None:

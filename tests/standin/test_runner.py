@@ -68,7 +68,7 @@ async def test_module_entry_point_serves_and_stops_on_sigterm() -> None:
                 "/v1/messages",
                 headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
                 json={
-                    "model": "m",
+                    "model": "claude-haiku-4-5",
                     "max_tokens": 5,
                     "messages": [{"role": "user", "content": "x"}],
                 },

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +31,7 @@ LOOKUP: Any = {
     },
 }
 THINKING: Any = {"type": "enabled", "budget_tokens": 1024}
+ADAPTIVE_MODEL = "claude-opus-5"  # adaptive thinking, blocks not bound to the prefix
 
 
 def _as_param(block: Any) -> dict[str, Any]:
@@ -65,10 +65,9 @@ async def test_thinking_block_is_signed(client: anthropic.AsyncAnthropic) -> Non
     assert isinstance(call, ToolUseBlock)
     assert "rule 3" in thinking.thinking
     assert "lookup_vendor" in thinking.thinking
-    expected = hmac.new(
-        b"ledgerd-offline-model-thinking-v1", thinking.thinking.encode(), hashlib.sha256
-    ).digest()
-    assert base64.b64decode(thinking.signature) == expected
+    # The signature binds the block to the model that wrote it (and its conversation).
+    envelope = json.loads(base64.b64decode(thinking.signature))
+    assert envelope["m"] == MODEL
     assert message.usage.output_tokens > len(thinking.thinking) // 4
 
 
@@ -84,6 +83,28 @@ async def test_unchanged_thinking_round_trips(client: anthropic.AsyncAnthropic) 
 
 async def test_modified_thinking_is_rejected(client: anthropic.AsyncAnthropic) -> None:
     messages, _ = await _tool_turn(client)
+    messages[1]["content"][0]["thinking"] += " (edited)"
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        await client.messages.create(
+            model=MODEL, max_tokens=2048, thinking=THINKING, tools=[LOOKUP], messages=messages
+        )
+    # The latest assistant message's blocks get the documented "cannot be modified" 400.
+    assert caught.value.api_message == (
+        "messages.1.content.0: `thinking` or `redacted_thinking` blocks in the latest "
+        "assistant message cannot be modified. These blocks must remain as they were in the "
+        "original response."
+    )
+
+
+async def test_modified_earlier_thinking_has_an_invalid_signature(
+    client: anthropic.AsyncAnthropic,
+) -> None:
+    messages, _ = await _tool_turn(client)
+    second = await client.messages.create(
+        model=MODEL, max_tokens=2048, thinking=THINKING, tools=[LOOKUP], messages=messages
+    )
+    messages.append({"role": "assistant", "content": [_as_param(b) for b in second.content]})
+    messages.append({"role": "user", "content": "and now?"})
     messages[1]["content"][0]["thinking"] += " (edited)"
     with pytest.raises(anthropic.BadRequestError) as caught:
         await client.messages.create(
@@ -150,7 +171,7 @@ async def test_budget_must_be_below_max_tokens(client: anthropic.AsyncAnthropic)
 async def test_adaptive_thinking_with_omitted_display(client: anthropic.AsyncAnthropic) -> None:
     adaptive: Any = {"type": "adaptive", "display": "omitted"}
     message = await client.messages.create(
-        model=MODEL, max_tokens=500, thinking=adaptive, messages=user("hello")
+        model=ADAPTIVE_MODEL, max_tokens=500, thinking=adaptive, messages=user("hello")
     )
     thinking = message.content[0]
     assert isinstance(thinking, ThinkingBlock)
@@ -163,7 +184,7 @@ async def test_adaptive_thinking_with_omitted_display(client: anthropic.AsyncAnt
         *user("again"),
     ]
     again = await client.messages.create(
-        model=MODEL, max_tokens=500, thinking=adaptive, messages=follow_up
+        model=ADAPTIVE_MODEL, max_tokens=500, thinking=adaptive, messages=follow_up
     )
     assert again.stop_reason == "end_turn"
 
