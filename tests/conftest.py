@@ -9,10 +9,8 @@ import json
 import os
 import tempfile
 import uuid
-from base64 import b64encode
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from hashlib import sha256
 from pathlib import Path
 
 import httpx
@@ -30,14 +28,7 @@ from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import register_search_attributes, search_attribute_args
 from standin import OfflineModelConfig, OfflineModelServer
 
-# Fixed keys for tests only, set before anything loads the settings: the recorded histories
-# (tests/histories) are encrypted with the payload key and must replay on every machine.
-for _name in ("signing", "payload"):
-    os.environ.setdefault(
-        f"LEDGERD_{_name.upper()}_KEYS",
-        f"test-{_name}="
-        + b64encode(sha256(f"ledgerd test {_name} key".encode()).digest()).decode(),
-    )
+# The test keys are set in tests/__init__.py, before anything here imports ledgerd.
 
 TEMPLATE = "ledgerd_template"
 _counter = itertools.count()
