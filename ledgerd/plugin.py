@@ -17,6 +17,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.plugin import SimplePlugin
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from ledgerd.config import Settings
 from ledgerd.metrics import StepMetricsInterceptor
 from ledgerd.security import payload_keyring, signing_keyring
 from ledgerd.security.codec import EncryptionCodec
@@ -33,18 +34,23 @@ def _sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def data_converter() -> DataConverter:
+def data_converter(settings: Settings | None = None) -> DataConverter:
     """Pydantic JSON, compressed and encrypted (`EncryptionCodec`), with failure messages and
-    stack traces encrypted too: a failure's message may quote what it failed on."""
+    stack traces encrypted too: a failure's message may quote what it failed on.
+
+    `settings` chooses the payload keys (default: the process's); a client of another stack
+    (its own state folder) must encrypt with that stack's keys, or its worker cannot read."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(payload_keyring()),
+        payload_codec=EncryptionCodec(payload_keyring(settings)),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 
 class LedgerdPlugin(SimplePlugin):
-    def __init__(self, activities: Sequence[Callable[..., Any]] = ()) -> None:
+    def __init__(
+        self, activities: Sequence[Callable[..., Any]] = (), settings: Settings | None = None
+    ) -> None:
         from workflows import ALL_WORKFLOWS
 
         configure_tracing()  # the interceptor needs the replay-safe provider installed
@@ -54,7 +60,7 @@ class LedgerdPlugin(SimplePlugin):
 
         super().__init__(
             "ledgerd",
-            data_converter=data_converter(),
+            data_converter=data_converter(settings),
             # Temporal's OpenTelemetry interceptor: one trace from the starter through the
             # workflow into every activity, with the replay-safe tracer provider that
             # `ledgerd.telemetry.configure_tracing` installs.

@@ -18,7 +18,7 @@ async def connect(settings: Settings | None = None) -> Client:
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
-        plugins=[LedgerdPlugin()],
+        plugins=[LedgerdPlugin(settings=settings)],
     )
 
 
