@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
@@ -56,12 +57,16 @@ async def decide_onboarding(
     action: Action,
     comments: str = "",
     edited_proposal: OnboardingProposal | None = None,
+    now: datetime | None = None,
 ) -> DecisionReceipt:
     """Decide the pending approval by Update; a refusal raises with the validator's reason.
 
     The approval id is read from the workflow, so the caller decides what it sees now.
     `approver` must already be authenticated by the caller (a bearer token, the CLI's token):
-    this signs the decision credential that proves it to the workflow.
+    this signs the decision credential that proves it to the workflow. `now` (default: the
+    wall clock) is when the credential is issued; the workflow checks its expiry by its own
+    clock, so a caller of a server whose clock differs (the time-skipping test server) passes
+    that server's time.
     """
     handle = client.get_workflow_handle_for(ClientOnboarding.run, workflow_id)
     pending = await handle.query(ClientOnboarding.pending_approval)
@@ -76,11 +81,14 @@ async def decide_onboarding(
         ),
         approver,
         workflow_id,
+        now=now,
     )
     return await handle.execute_update(ClientOnboarding.decide, decision)
 
 
-def signed_decision(decision: Decision, approver: Principal, workflow_id: str) -> Decision:
+def signed_decision(
+    decision: Decision, approver: Principal, workflow_id: str, *, now: datetime | None = None
+) -> Decision:
     """`decision` with the credential proving `approver` chose exactly it."""
     credential = sign_action(
         approver,
@@ -88,6 +96,7 @@ def signed_decision(decision: Decision, approver: Principal, workflow_id: str) -
         decision_action(decision.action.value),
         subject=decision.approval_id,
         content=decision.content(),
+        now=now,
     )
     return decision.model_copy(update={"approver": approver, "credential": credential})
 

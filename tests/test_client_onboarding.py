@@ -26,7 +26,15 @@ from ledgerd.stack import binary
 from ledgerd.stack._temporal import register_search_attributes
 from starter import decide_onboarding, start_client_onboarding
 from starter.client_onboarding import signed_decision
-from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
+from tests._onboarding import (
+    ACCOUNTANT,
+    OWNER,
+    VIEWER,
+    decide,
+    initech,
+    onboarding_request,
+    signed,
+)
 from tests.conftest import record_history, running_worker
 from workflows import ClientOnboarding
 
@@ -78,8 +86,8 @@ async def test_approve_applies_the_proposal(
         asked = await pending(handle)
         assert {m.code: m.standard_category for m in asked.proposal.mappings}["6000"] == "software"
         assert {r.vendor_name for r in asked.proposal.rules} == {"Blue Bottle Coffee", "Uber"}
-        receipt = await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
+        receipt = await decide(
+            time_skipping_env, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
         )
         result = await handle.result()
     await record_history(time_skipping_env, handle.id, "client_onboarding_approved")
@@ -113,8 +121,8 @@ async def test_reject_revises_then_approve(
         assert {m.code: m.standard_category for m in first.proposal.mappings}[
             "6300"
         ] == "other_expense"
-        await decide_onboarding(
-            time_skipping_env.client,
+        await decide(
+            time_skipping_env,
             handle.id,
             approver=OWNER,
             action=Action.REJECT,
@@ -125,9 +133,7 @@ async def test_reject_revises_then_approve(
         assert {m.code: m.standard_category for m in second.proposal.mappings}[
             "6300"
         ] == "office_supplies"
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=OWNER, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=OWNER, action=Action.APPROVE)
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.APPLIED
     assert result.applied is not None and result.applied.mappings == second.proposal.mappings
@@ -143,8 +149,8 @@ async def test_edit_applies_the_corrected_proposal_and_invalid_edits_are_refused
         wrong_type = asked.proposal.model_copy(deep=True)
         wrong_type.mappings[0].standard_category = "software"  # 1000 is a bank account
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await decide_onboarding(
-                time_skipping_env.client,
+            await decide(
+                time_skipping_env,
                 handle.id,
                 approver=ACCOUNTANT,
                 action=Action.EDIT,
@@ -153,8 +159,8 @@ async def test_edit_applies_the_corrected_proposal_and_invalid_edits_are_refused
         assert "a asset account cannot map to 'software'" in str(refused.value.cause)
         edited = asked.proposal.model_copy(deep=True)
         next(m for m in edited.mappings if m.code == "6300").standard_category = "training"
-        await decide_onboarding(
-            time_skipping_env.client,
+        await decide(
+            time_skipping_env,
             handle.id,
             approver=ACCOUNTANT,
             action=Action.EDIT,
@@ -172,18 +178,23 @@ async def test_unauthorised_and_stale_decisions_are_refused_without_touching_his
         handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
 
-        def signed(approval_id: str, approver: Principal) -> Decision:
+        async def approving(approval_id: str, approver: Principal) -> Decision:
             decision = Decision(approval_id=approval_id, action=Action.APPROVE)
-            return signed_decision(decision, approver, handle.id)
+            return await signed(time_skipping_env, decision, approver, handle.id)
 
         attempts: list[tuple[Decision, str]] = [
             (
-                signed(asked.approval_id, VIEWER),
+                await approving(asked.approval_id, VIEWER),
                 "is a viewer; update 'decide' is for accountant, owner only",
             ),
-            (signed("stale-id", ACCOUNTANT), "approval id 'stale-id' is not the pending request"),
             (
-                signed(asked.approval_id, ACCOUNTANT.model_copy(update={"tenant_id": "acme"})),
+                await approving("stale-id", ACCOUNTANT),
+                "approval id 'stale-id' is not the pending request",
+            ),
+            (
+                await approving(
+                    asked.approval_id, ACCOUNTANT.model_copy(update={"tenant_id": "acme"})
+                ),
                 "is not of tenant 'initech'",
             ),
         ]
@@ -193,9 +204,7 @@ async def test_unauthorised_and_stale_decisions_are_refused_without_touching_his
             assert reason in str(refused.value.cause)
         assert await update_events(handle) == 0
         assert await handle.query(ClientOnboarding.pending_approval) == asked
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=ACCOUNTANT, action=Action.APPROVE)
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED
         assert await update_events(handle) == 1
 
@@ -212,8 +221,13 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
         )
         await handle.signal(
             ClientOnboarding.submit_decision,
-            signed_decision(
-                Decision(approval_id=asked.approval_id, action=Action.APPROVE), VIEWER, handle.id
+            (
+                await signed(
+                    time_skipping_env,
+                    Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+                    VIEWER,
+                    handle.id,
+                )
             ).model_dump(mode="json"),
         )
         for _ in range(100):
@@ -223,8 +237,13 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
             await asyncio.sleep(0.05)
         assert status.ignored_signals[0].startswith("invalid decision: action: Input should be")
         assert "is for accountant, owner only" in status.ignored_signals[1]
-        valid: dict[str, Any] = signed_decision(
-            Decision(approval_id=asked.approval_id, action=Action.APPROVE), ACCOUNTANT, handle.id
+        valid: dict[str, Any] = (
+            await signed(
+                time_skipping_env,
+                Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+                ACCOUNTANT,
+                handle.id,
+            )
         ).model_dump(mode="json")
         await handle.signal(ClientOnboarding.submit_decision, valid)
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,8 +29,7 @@ from ledgerd.onboarding import (
 from ledgerd.runtime import Dependencies
 from ledgerd.security.actions import decision_action, sign_action
 from starter import start_client_onboarding
-from starter.client_onboarding import signed_decision
-from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
+from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request, signed
 from tests.conftest import running_worker
 from workflows import ClientOnboarding
 
@@ -86,15 +85,22 @@ async def updates(handle: Handle) -> int:
     return sum(1 for e in history.events if e.event_type == accepted)
 
 
-def credential(
-    who: Principal, workflow_id: str, approval_id: str, action: Action, **more: Any
+async def credential(
+    env: WorkflowEnvironment,
+    who: Principal,
+    workflow_id: str,
+    approval_id: str,
+    action: Action,
+    **more: Any,
 ) -> str:
+    """Issued at the server's time, as `tests._onboarding.signed` explains."""
     return sign_action(
         who,
         workflow_id,
         decision_action(action.value),
         subject=approval_id,
         content=Decision(approval_id=approval_id, action=action, **more).content(),
+        now=await env.get_current_time(),
     )
 
 
@@ -112,7 +118,9 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
         other = await start(time_skipping_env, queue)
         other_asked = await pending(other)
         approve = Decision(approval_id=asked.approval_id, action=Action.APPROVE)
-        good = credential(ACCOUNTANT, handle.id, asked.approval_id, Action.APPROVE)
+        good = await credential(
+            time_skipping_env, ACCOUNTANT, handle.id, asked.approval_id, Action.APPROVE
+        )
         body, mac = good.rsplit(".", 1)
         attempts: list[tuple[str, Decision, str]] = [
             (
@@ -132,12 +140,13 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
             ),
             (
                 "the wrong role",
-                signed_decision(approve, VIEWER, handle.id),
+                await signed(time_skipping_env, approve, VIEWER, handle.id),
                 "is a viewer; update 'decide' is for accountant, owner only",
             ),
             (
                 "another tenant",
-                signed_decision(
+                await signed(
+                    time_skipping_env,
                     approve,
                     Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT),
                     handle.id,
@@ -154,7 +163,7 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
                             "decide:approve",
                             subject=asked.approval_id,
                             content=approve.content(),
-                            now=datetime.now(UTC) - timedelta(hours=2),
+                            now=await time_skipping_env.get_current_time() - timedelta(hours=2),
                         )
                     }
                 ),
@@ -164,8 +173,12 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
                 "replayed from an earlier approval (a revision) of this run",
                 approve.model_copy(
                     update={
-                        "credential": credential(
-                            ACCOUNTANT, handle.id, "an-earlier-approval", Action.APPROVE
+                        "credential": await credential(
+                            time_skipping_env,
+                            ACCOUNTANT,
+                            handle.id,
+                            "an-earlier-approval",
+                            Action.APPROVE,
                         )
                     }
                 ),
@@ -187,7 +200,8 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
                     approval_id=asked.approval_id,
                     action=Action.REJECT,
                     comments="drop everything",
-                    credential=credential(
+                    credential=await credential(
+                        time_skipping_env,
                         ACCOUNTANT,
                         handle.id,
                         asked.approval_id,
@@ -199,7 +213,7 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
             ),
             (
                 "not among those asked",
-                signed_decision(approve, OWNER, handle.id),
+                await signed(time_skipping_env, approve, OWNER, handle.id),
                 "'initech-owner' was not asked",
             ),
         ]
@@ -222,7 +236,7 @@ async def test_forged_and_misused_decisions_are_refused_and_nothing_is_applied(
 
         # The legitimate decision, through the same Update, is accepted and applied.
         await handle.execute_update(
-            ClientOnboarding.decide, signed_decision(approve, ACCOUNTANT, handle.id)
+            ClientOnboarding.decide, await signed(time_skipping_env, approve, ACCOUNTANT, handle.id)
         )
         result = await handle.result()
         await other.terminate("test done")
@@ -242,8 +256,11 @@ async def test_a_principal_that_no_longer_exists_is_refused_before_anything_is_w
         asked = await pending(handle)
         # A genuine signature over a principal the platform does not know (a signer bug, or
         # a principal deleted since): the activity that checks the table refuses it.
-        decision = signed_decision(
-            Decision(approval_id=asked.approval_id, action=Action.APPROVE), MALLORY, handle.id
+        decision = await signed(
+            time_skipping_env,
+            Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+            MALLORY,
+            handle.id,
         )
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(ClientOnboarding.decide, decision)
@@ -265,11 +282,12 @@ async def test_four_eyes_the_starter_may_not_approve(
         approve = Decision(approval_id=asked.approval_id, action=Action.APPROVE)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
-                ClientOnboarding.decide, signed_decision(approve, ACCOUNTANT, handle.id)
+                ClientOnboarding.decide,
+                await signed(time_skipping_env, approve, ACCOUNTANT, handle.id),
             )
         assert "started this onboarding and may not approve it" in str(refused.value.cause)
         await handle.execute_update(
-            ClientOnboarding.decide, signed_decision(approve, OWNER, handle.id)
+            ClientOnboarding.decide, await signed(time_skipping_env, approve, OWNER, handle.id)
         )
         assert (await handle.result()).decided_by == OWNER.id
 
@@ -287,7 +305,7 @@ async def test_a_rejection_leaves_the_books_exactly_as_they_were(
             approval_id=asked.approval_id, action=Action.REJECT, comments="wrong client"
         )
         await handle.execute_update(
-            ClientOnboarding.decide, signed_decision(reject, ACCOUNTANT, handle.id)
+            ClientOnboarding.decide, await signed(time_skipping_env, reject, ACCOUNTANT, handle.id)
         )
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.REJECTED

@@ -36,7 +36,7 @@ from ledgerd.feedback import (
 from ledgerd.onboarding import Action
 from ledgerd.runtime import Dependencies
 from standin import OfflineModelServer
-from starter import decide_onboarding, start_vendor_hydration
+from starter import start_vendor_hydration
 from tests._ledger import BLUE_BOTTLE
 from tests.conftest import running_worker
 from tests.test_api import auth, seed, serving
@@ -491,7 +491,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
 async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_update(
     time_skipping_env: WorkflowEnvironment, deps: Dependencies
 ) -> None:
-    from tests._onboarding import ACCOUNTANT, initech
+    from tests._onboarding import ACCOUNTANT, decide, initech
     from tests.test_client_onboarding import pending, start
 
     await initech(deps.pool)
@@ -538,9 +538,7 @@ async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_upd
             assert reason in str(refused.value.cause), refused.value.cause
         # One accepted Update (delivered twice under one id); the refusals left no trace.
         assert await accepted_updates(handle) == 1
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=ACCOUNTANT, action=Action.APPROVE)
         await handle.result()
 
     [row] = await feedback_rows(deps.pool, handle.id)

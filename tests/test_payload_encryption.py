@@ -24,14 +24,13 @@ from ledgerd.onboarding import Action
 from ledgerd.runtime import Dependencies
 from ledgerd.security.codec import ENCODING
 from starter import (
-    decide_onboarding,
     start_batch_hydration,
     start_client_onboarding,
     start_ledger_question,
     start_vendor_hydration,
 )
 from tests._onboarding import ACCOUNTANT as INITECH_ACCOUNTANT
-from tests._onboarding import initech, onboarding_request
+from tests._onboarding import decide, initech, onboarding_request
 from tests.conftest import running_worker
 from workflows import ALL_WORKFLOWS, ClientOnboarding
 
@@ -118,8 +117,8 @@ async def test_no_payload_of_any_workflow_type_is_readable_without_the_codec(
         from starter import wait_for_proposal
 
         await wait_for_proposal(onboarding)
-        await decide_onboarding(
-            client, onboarding.id, approver=INITECH_ACCOUNTANT, action=Action.APPROVE
+        await decide(
+            time_skipping_env, onboarding.id, approver=INITECH_ACCOUNTANT, action=Action.APPROVE
         )
         for run in runs[:2] + runs[3:]:
             await run.result()
