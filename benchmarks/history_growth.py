@@ -79,6 +79,12 @@ async def _ledger(pool: Pool) -> None:
         await conn.execute(
             "INSERT INTO tenants (id, name) VALUES ('bench', 'Bench') ON CONFLICT DO NOTHING"
         )
+        # Every daemon proves its principal against the platform's table before any tool runs.
+        await conn.execute(
+            "INSERT INTO principals (id, tenant_id, display_name, role) "
+            "VALUES (%s, 'bench', 'Bench service', %s) ON CONFLICT (id) DO NOTHING",
+            (PRINCIPAL.id, PRINCIPAL.role.value),
+        )
         for n in range(30):
             await conn.execute(
                 "INSERT INTO accounts (tenant_id, code, name, account_type, standard_category) "

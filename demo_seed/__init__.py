@@ -188,10 +188,11 @@ async def _insert_tenant(conn: AsyncConnection[Any], tenant: DemoTenantData) -> 
         ),
     )
     await cursor.executemany(
-        "INSERT INTO principals (id, tenant_id, display_name, email, role, token_sha256) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
+        # created_at fixed like the tenant's, so the seed is identical wherever it runs.
+        "INSERT INTO principals (id, tenant_id, display_name, email, role, token_sha256, "
+        "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
         [
-            (pid, spec.id, p.display_name, p.email, p.role, _token_sha256(pid))
+            (pid, spec.id, p.display_name, p.email, p.role, _token_sha256(pid), TENANT_CREATED_AT)
             for p in spec.principals
             for pid in [f"{spec.id}-{p.role}"]
         ],

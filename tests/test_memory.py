@@ -40,7 +40,6 @@ from tools._declaration import ToolContext
 
 ACME_VIEWER = Principal(id="acme-viewer", tenant_id="acme", role=Role.VIEWER)
 ACME_ACCOUNTANT = Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT)
-ACME_ACCOUNTANT = Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT)
 GLOBEX_ACCOUNTANT = Principal(id="globex-accountant", tenant_id="globex", role=Role.ACCOUNTANT)
 
 FIRST_RUN = ToolContext(run_id="ledger-question-1@r1", conversation_id="conv-7")
