@@ -37,6 +37,7 @@ from ledgerd.onboarding import Action
 from ledgerd.runtime import Dependencies
 from standin import OfflineModelServer
 from starter import start_vendor_hydration
+from starter.feedback import signed_feedback
 from tests._ledger import BLUE_BOTTLE
 from tests.conftest import running_worker
 from tests.test_api import auth, seed, serving
@@ -61,12 +62,28 @@ FINAL_ANSWER = {**FIRST_ANSWER, "canonical_name": "Blue Bottle Coffee", "linked_
 
 # ---------------------------------------------------------------------- a daemon's traces
 async def tenants(pool: Pool) -> None:
+    """Both tenants, with a principal of each role (`<tenant>-<role>`): the platform's rows
+    that the Update's activity confirms a principal against."""
     async with pool.connection() as conn, conn.transaction():
         for tenant in ("acme", "globex"):
             await conn.execute(
                 "INSERT INTO tenants (id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (tenant, tenant.title()),
             )
+            for role in Role:
+                await conn.execute(
+                    "INSERT INTO principals (id, tenant_id, display_name, role) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                    (f"{tenant}-{role.value}", tenant, f"{tenant} {role.value}", role.value),
+                )
+
+
+async def signed(
+    env: WorkflowEnvironment, feedback: Feedback, principal: Principal, workflow_id: str
+) -> RunFeedback:
+    """Feedback for the Update, its credential issued at the server's time (the workflow
+    checks expiry by its own clock; see tests/_onboarding.py)."""
+    return signed_feedback(feedback, principal, workflow_id, now=await env.get_current_time())
 
 
 async def conversation(
@@ -491,7 +508,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
 async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_update(
     time_skipping_env: WorkflowEnvironment, deps: Dependencies
 ) -> None:
-    from tests._onboarding import ACCOUNTANT, decide, initech
+    from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, decide, initech
     from tests.test_client_onboarding import pending, start
 
     await initech(deps.pool)
@@ -500,11 +517,10 @@ async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_upd
         asked = await pending(handle)
         mappings = [m.model_dump(mode="json") for m in asked.proposal.mappings]
         mappings[-1]["standard_category"] = "office_supplies"
-        feedback = RunFeedback(
-            principal=ACCOUNTANT,
-            rating=3,
-            correction={"mappings": mappings, "notes": "6300 is where we buy supplies"},
+        given = Feedback(
+            rating=3, correction={"mappings": mappings, "notes": "6300 is where we buy supplies"}
         )
+        feedback = await signed(time_skipping_env, given, ACCOUNTANT, handle.id)
         receipts = [
             await handle.execute_update(ClientOnboarding.feedback, feedback, id="feedback-1")
             for _ in range(2)
@@ -519,16 +535,39 @@ async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_upd
                 feedback.model_copy(update={"principal": ACME_ACCOUNTANT}),
                 "AccessDenied: principal 'acme-accountant' of tenant 'acme'",
             ),
+            # The principal the payload names, with no proof (as the issue's forged decision).
+            (feedback.model_copy(update={"credential": None}), "refused: no credential"),
             (
-                feedback.model_copy(update={"correction": {"mappings": []}}),
+                feedback.model_copy(update={"principal": OWNER}),
+                "issued to 'initech-accountant'",
+            ),
+            (feedback.model_copy(update={"rating": 5}), "issued for different content"),
+            (
+                # A genuine credential of a viewer: viewers may rate, not correct.
+                await signed(time_skipping_env, given, VIEWER, handle.id),
+                "update 'feedback (correction)' is for accountant, owner only",
+            ),
+            (
+                await signed(
+                    time_skipping_env, Feedback(correction={"mappings": []}), ACCOUNTANT, handle.id
+                ),
                 "correction.mappings",
             ),
             (
-                feedback.model_copy(update={"correction": {"mappings": mappings, "colour": "x"}}),
+                await signed(
+                    time_skipping_env,
+                    Feedback(correction={"mappings": mappings, "colour": "x"}),
+                    ACCOUNTANT,
+                    handle.id,
+                ),
                 "correction.colour: unknown field",
             ),
             (
-                {"principal": ACCOUNTANT.model_dump(), "rating": 9},
+                {
+                    "principal": ACCOUNTANT.model_dump(),
+                    "rating": 9,
+                    "credential": feedback.credential,
+                },
                 "rating",
             ),
         ]
@@ -571,7 +610,6 @@ async def test_a_hydration_refuses_feedback_before_it_answers_and_after_it_ends(
     from tests._ledger import small_ledger
 
     await small_ledger(deps.pool)
-    early = RunFeedback(principal=ACME_ACCOUNTANT, thumbs=Thumbs.UP)
     async with running_worker(time_skipping_env) as queue:
         handle = await start_vendor_hydration(
             time_skipping_env.client,
@@ -579,6 +617,9 @@ async def test_a_hydration_refuses_feedback_before_it_answers_and_after_it_ends(
             descriptor=BLUE_BOTTLE,
             task_queue=queue,
             workflow_id=f"vendor-hydration-acme-{uuid.uuid4().hex[:8]}",
+        )
+        early = await signed(
+            time_skipping_env, Feedback(thumbs=Thumbs.UP), ACME_ACCOUNTANT, handle.id
         )
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(VendorHydration.feedback, early)
@@ -623,3 +664,18 @@ async def test_a_retried_record_feedback_activity_stores_one_row_and_refusals_ar
     with pytest.raises(ApplicationError) as refused:
         await activities.run(record_feedback, other_tenant)
     assert refused.value.type == "AccessDenied" and refused.value.non_retryable
+    # The platform, not the (verified) payload, has the last word: a principal deleted since,
+    # or a role that may not correct, is refused before anything is written.
+    nobody = Principal(id="acme-gone", tenant_id="acme", role=Role.ACCOUNTANT)
+    viewer_correction = RunFeedback(principal=ACME_VIEWER, correction=FINAL_ANSWER)
+    for feedback, reason in (
+        (step.feedback.model_copy(update={"principal": nobody}), "'acme-gone' does not exist"),
+        (viewer_correction, "update 'feedback (correction)' is for accountant, owner only"),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            await activities.run(
+                record_feedback,
+                step.model_copy(update={"feedback": feedback, "idempotency_key": reason}),
+            )
+        assert refused.value.type == "AccessDenied" and reason in str(refused.value)
+    assert [r["id"] for r in await feedback_rows(deps.pool)] == [first.feedback_id]
