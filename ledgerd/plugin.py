@@ -11,16 +11,20 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
 from temporalio.plugin import SimplePlugin
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ledgerd.config import Settings
 from ledgerd.metrics import StepMetricsInterceptor
+from ledgerd.receipts import CLEAR, ClearReceipt
 from ledgerd.security import payload_keyring, signing_keyring
 from ledgerd.security.codec import EncryptionCodec
+from ledgerd.security.refused import UpdateRefused
 from ledgerd.telemetry import configure_tracing
 
 
@@ -34,6 +38,36 @@ def _sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
+class LedgerdPayloadConverter(PydanticPayloadConverter):
+    """Pydantic JSON; a `ClearReceipt` is marked so the codec leaves it readable."""
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        payloads = super().to_payloads(values)
+        for value, payload in zip(values, payloads, strict=True):
+            if isinstance(value, ClearReceipt):
+                payload.metadata[CLEAR] = b"receipt"
+        return payloads
+
+
+class LedgerdFailureConverter(DefaultFailureConverter):
+    """Failure messages and stack traces move into encoded (so encrypted) attributes: a
+    failure's message may quote what it failed on. An Update validator's `UpdateRefused`
+    stays readable, without its stack: it is meant for the caller and never reaches history."""
+
+    def __init__(self) -> None:
+        super().__init__(encode_common_attributes=True)
+        self._clear = DefaultFailureConverter()
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        if isinstance(exception, UpdateRefused):
+            self._clear.to_failure(exception, payload_converter, failure)
+            failure.stack_trace = ""
+            return
+        super().to_failure(exception, payload_converter, failure)
+
+
 def data_converter(settings: Settings | None = None) -> DataConverter:
     """Pydantic JSON, compressed and encrypted (`EncryptionCodec`), with failure messages and
     stack traces encrypted too: a failure's message may quote what it failed on.
@@ -42,8 +76,9 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     (its own state folder) must encrypt with that stack's keys, or its worker cannot read."""
     return dataclasses.replace(
         pydantic_data_converter,
+        payload_converter_class=LedgerdPayloadConverter,
         payload_codec=EncryptionCodec(payload_keyring(settings)),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=LedgerdFailureConverter,
     )
 
 

@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from accounting.principals import Principal, Role
 from ledgerd.onboarding import Action
+from ledgerd.receipts import CLEAR
 from ledgerd.runtime import Dependencies
 from ledgerd.security.codec import ENCODING
 from starter import (
@@ -36,6 +37,7 @@ from workflows import ALL_WORKFLOWS, ClientOnboarding
 
 ACME = Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT)
 UNSCANNED = ("search_attributes", "header")
+UPDATE_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
 
 
 def payloads(message: Message) -> Iterator[Payload]:
@@ -145,6 +147,11 @@ async def test_no_payload_of_any_workflow_type_is_readable_without_the_codec(
                 continue
             for payload in payloads(event):
                 scanned += 1
+                if CLEAR in payload.metadata:
+                    # An Update's receipt (ids, action, time), readable by the plain CLI; the
+                    # scan of the raw bytes below still finds no tenant data in it.
+                    assert event.event_type == UPDATE_COMPLETED, (workflow_id, event.event_type)
+                    continue
                 assert payload.metadata["encoding"] == ENCODING, (workflow_id, event.event_type)
         raw = b"".join(event.SerializeToString() for event in history.events)
         leaked = [s for s in secrets if s.encode() in raw]

@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd.security import policy
     from ledgerd.security.actions import decision_action, verify_action
     from ledgerd.security.credentials import CredentialError, unverified_claims
+    from ledgerd.security.refused import UpdateRefused
     from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT, DaemonLoop, send_notification
     from workflows._feedback import check_feedback, record_run_feedback
     from workflows._principal import prove_principal
@@ -485,7 +486,7 @@ class ClientOnboarding:
     def _validate_decision(self, decision: Decision) -> None:
         problem, _ = self._problem(decision)
         if problem:
-            raise ValueError(problem)
+            raise UpdateRefused(problem)
 
     @workflow.signal
     async def submit_decision(self, payload: dict[str, Any]) -> None:
@@ -553,7 +554,7 @@ class ClientOnboarding:
     @feedback.validator
     def _validate_feedback(self, feedback: RunFeedback) -> None:
         if self.request is None:
-            raise ValueError("the run has not started yet")
+            raise UpdateRefused("the run has not started yet")
         check_feedback(
             feedback,
             tenant_id=self.request.tenant_id,

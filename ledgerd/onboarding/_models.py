@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from accounting.accounts import AccountType
 from accounting.clients import ClientProfile
 from accounting.principals import APPROVER_ROLES, Principal
+from ledgerd.receipts import ClearReceipt
 
 
 class ChartFormat(StrEnum):
@@ -140,7 +141,9 @@ class Decision(BaseModel):
         return self
 
 
-class DecisionReceipt(BaseModel):
+class DecisionReceipt(ClearReceipt):
+    """The Update's answer: ids and a time, readable without the codec (ClearReceipt)."""
+
     approval_id: str
     action: Action
     accepted_at: datetime

@@ -7,6 +7,10 @@ are readable only through the codec, in a worker or client holding the key, or t
 codec server (`ledgerd.api._codec`) for those allowed. Payloads that are not ours (plain JSON
 sent with the `temporal` CLI) pass through decoding unchanged.
 
+A receipt (`ClearReceipt`: the ids and time an Update answers with, never tenant data) is
+marked `ledgerd-clear` by the payload converter and left in clear, so the plain `temporal` CLI
+can show the answer to `temporal workflow update execute` without the codec server.
+
 Compressing first leaks a little about content through the length (as any compression
 does); payloads mix no attacker-chosen text with secrets that length could reveal.
 """
@@ -22,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from ledgerd.receipts import CLEAR
 from ledgerd.security._keys import Keyring
 
 ENCODING = b"binary/encrypted"
@@ -45,6 +50,9 @@ class EncryptionCodec(PayloadCodec):
         cipher = self._ciphers[key_id]
         encoded = []
         for payload in payloads:
+            if CLEAR in payload.metadata:
+                encoded.append(payload)
+                continue
             nonce = os.urandom(NONCE_BYTES)
             plain = zlib.compress(payload.SerializeToString())
             # The key id is authenticated data: moving a ciphertext under another id fails.
