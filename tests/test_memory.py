@@ -156,12 +156,19 @@ async def test_a_tenant_never_recalls_another_tenants_memory(
     assert [m.text for m in found.memories] == [FACTS[1]]
 
 
-async def test_a_vendor_of_another_tenant_is_refused(pool: Pool, tenants: dict[str, UUID]) -> None:
-    with pytest.raises(AccessDenied, match="belongs to another tenant"):
+async def test_a_vendor_of_another_tenant_is_not_found(
+    pool: Pool, tenants: dict[str, UUID]
+) -> None:
+    # Another tenant's vendor is "not found", exactly like one that does not exist: the
+    # answer must not tell a caller which ids exist elsewhere.
+    with pytest.raises(NotFound, match="not found in tenant 'acme'") as foreign:
         await note(pool, "Blue Bottle bills weekly", vendor_id=tenants["globex"])
-    with pytest.raises(NotFound, match="not found in tenant 'acme'"):
+    with pytest.raises(NotFound, match="not found in tenant 'acme'") as absent:
         await note(pool, "Blue Bottle bills weekly", vendor_id=UUID(int=7))
-    with pytest.raises(AccessDenied):
+    assert str(foreign.value).replace(str(tenants["globex"]), "<id>") == str(absent.value).replace(
+        str(UUID(int=7)), "<id>"
+    )
+    with pytest.raises(NotFound):
         await ask(pool, "Blue Bottle", vendor_id=tenants["globex"])
     assert await count_memories(pool) == 0
 
