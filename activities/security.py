@@ -4,18 +4,21 @@ A workflow's input (or an Update's) names a principal; anyone who can reach Temp
 write any name into it. Each daemon's first activity, and each decision before anything is
 written, checks that name against the `principals` table: it exists, belongs to the tenant
 with exactly the claimed role, is not revoked, its tenant is active, and the role matrix
-allows it what it is doing. A refusal is final (not retried) and ends the run before any tool.
+allows it what it is doing; and the run's budget is within the configured ceilings
+(ledgerd.security.budget). A refusal is final (not retried) and ends the run before any tool.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from accounting.errors import AccessDenied
 from accounting.principals import Principal, confirm_principal
+from ledgerd.contracts import Budget
 from ledgerd.runtime import dependencies
+from ledgerd.security.budget import budget_problems
 from ledgerd.security.policy import require
 
 
@@ -24,18 +27,29 @@ class PrincipalCheck(BaseModel):
     tenant_id: str
     kind: str
     subject: str
+    budget: Budget | None = Field(
+        default=None, description="The run's budget, checked against the configured ceilings."
+    )
 
 
 @activity.defn(name="verify_principal")
 async def verify_principal(check: PrincipalCheck) -> None:
+    deps = dependencies()
     try:
-        await confirm_principal(dependencies().pool, check.principal, check.tenant_id)
+        await confirm_principal(deps.pool, check.principal, check.tenant_id)
         require(check.principal, check.kind, check.subject)
     except AccessDenied as error:
         activity.logger.warning("refused principal %r: %s", check.principal.id, error)
         raise ApplicationError(
             f"refused: {error}", type="PrincipalRefused", non_retryable=True
         ) from None
+    problems = budget_problems(check.budget, deps.settings) if check.budget else []
+    if problems:
+        raise ApplicationError(
+            "refused: budget " + "; ".join(f"{field} {why}" for field, why in problems),
+            type="BudgetRefused",
+            non_retryable=True,
+        )
 
 
 class DecisionProof(BaseModel):

@@ -120,8 +120,13 @@ class Api:
 
 @asynccontextmanager
 async def serving(
-    env: WorkflowEnvironment, deps: Dependencies, model: OfflineModelServer, queue: str
+    env: WorkflowEnvironment,
+    deps: Dependencies,
+    model: OfflineModelServer,
+    queue: str,
+    **overrides: object,
 ) -> AsyncIterator[Api]:
+    """The API on `queue`; `overrides` change its settings (limits, ceilings)."""
     starts = RecordStarts()
     config = env.client.config()
     config["interceptors"] = [*config["interceptors"], starts]
@@ -130,6 +135,7 @@ async def serving(
         database_url=deps.settings.effective_database_url,
         task_queue=queue,
         offline_model_port=model.port,
+        **overrides,
     )
     app = create_app(settings, temporal_client=client, pool=deps.pool)
     transport = httpx.ASGITransport(app=app)
@@ -312,7 +318,10 @@ async def test_a_viewer_or_service_cannot_decide_and_a_viewer_cannot_start(idle_
         )
         assert response.status_code == 403, response.text
         assert error_of(response)["type"] == "forbidden"
-        assert "accountant or owner" in error_of(response)["message"]
+        assert (
+            "api 'POST /v1/approvals/{workflow_id}/decision' is for accountant, owner only"
+            in error_of(response)["message"]
+        )
     response = await idle_api.http.post(
         "/v1/vendor-hydrations", json={"descriptor": BLUE_BOTTLE}, headers=auth("acme-viewer")
     )

@@ -26,7 +26,11 @@ class DaemonWorkflow(FeedbackOnTheLoop):
             ]
         )
         await prove_principal(
-            loop.principal, loop.principal.tenant_id, "workflow", workflow.info().workflow_type
+            loop.principal,
+            loop.principal.tenant_id,
+            "workflow",
+            workflow.info().workflow_type,
+            loop.budget,
         )
         self.loop = loop
         result = await loop.run(task)

@@ -9,19 +9,25 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
     from activities.security import PrincipalCheck, verify_principal
+    from ledgerd.contracts import Budget
     from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT
 
 PATCH = "verify-principal"
 
 
-async def prove_principal(principal: Principal, tenant_id: str, kind: str, subject: str) -> None:
-    """Fail the run, before any tool runs, unless the platform confirms `principal`."""
+async def prove_principal(
+    principal: Principal, tenant_id: str, kind: str, subject: str, budget: Budget | None = None
+) -> None:
+    """Fail the run, before any tool runs, unless the platform confirms `principal` (and
+    `budget` is within the configured ceilings)."""
     if not workflow.patched(PATCH):
         return
     try:
         await workflow.execute_activity(
             verify_principal,
-            PrincipalCheck(principal=principal, tenant_id=tenant_id, kind=kind, subject=subject),
+            PrincipalCheck(
+                principal=principal, tenant_id=tenant_id, kind=kind, subject=subject, budget=budget
+            ),
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=STEP_RETRY,
             summary=f"verify principal: {principal.id}",

@@ -19,6 +19,7 @@ from ledgerd.api import (
     _vendor_hydration,
 )
 from ledgerd.api._codec import codec_app
+from ledgerd.api._limits import BodyLimit
 from ledgerd.api._resources import Resources
 from ledgerd.config import Settings
 from ledgerd.db import Pool, open_pool
@@ -68,6 +69,8 @@ def create_app(
     )
     app.state.resources = resources
     _errors.install(app)
+    # Outermost: an oversized body is refused before anything reads it (the codec server too).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(_vendor_hydration.router)
     app.include_router(_onboarding.router)
     app.include_router(_approvals.router)

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ledgerd.api._auth import Approver, CurrentPrincipal
+from ledgerd.api._auth import CurrentPrincipal
 from ledgerd.api._errors import ApiError, error_responses
 from ledgerd.api._resources import Database, TemporalClient
 from ledgerd.api._runs import query_or_none, status_url, tenant_run
@@ -115,7 +115,7 @@ async def list_approvals(
     summary="Approve, reject or edit a pending approval",
 )
 async def decide(
-    workflow_id: str, body: DecisionBody, principal: Approver, client: TemporalClient
+    workflow_id: str, body: DecisionBody, principal: CurrentPrincipal, client: TemporalClient
 ) -> DecisionReceipt:
     handle, described = await tenant_run(client, principal, workflow_id)
     if described.workflow_type != "ClientOnboarding":

@@ -34,8 +34,10 @@ _TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -86,8 +88,9 @@ class ApiError(Exception):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting the error body for `statuses`."""
-    return {status: {"model": ErrorBody} for status in statuses}
+    """OpenAPI `responses=` entries documenting the error body for `statuses`, and for the
+    limits every route has (413: body too large, 429: rate limited, with `Retry-After`)."""
+    return {status: {"model": ErrorBody} for status in (*statuses, 413, 429)}
 
 
 def render(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from accounting.principals import APPROVER_ROLES, Principal
-from ledgerd.api._auth import Writer
+from ledgerd.api._auth import CurrentPrincipal
 from ledgerd.api._errors import ApiError, FieldError, error_responses
 from ledgerd.api._resources import CurrentSettings, Database, TemporalClient
 from ledgerd.api._vendor_hydration import Started, already_running, started
@@ -88,7 +88,7 @@ async def _check_approvers(pool: Pool, request: OnboardingRequest) -> None:
 )
 async def start(
     body: OnboardingBody,
-    principal: Writer,
+    principal: CurrentPrincipal,
     client: TemporalClient,
     pool: Database,
     settings: CurrentSettings,
