@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from accounting.errors import AccessDenied, InvalidRequest
 from accounting.principals import Principal, Role
+from demo_seed import demo_token
 from ledgerd.cli import app
 from ledgerd.contracts import Outcome
 from ledgerd.daemons import VendorRecord
@@ -455,45 +456,61 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
     env = {
         "TEMPORAL_ADDRESS": time_skipping_env.client.service_client.config.target_host,
         "DATABASE_URL": deps.settings.effective_database_url,
-        "LEDGERD_TOKEN": "",
     }
     runner = CliRunner()
 
-    async def ledgerd(*args: str) -> Any:
+    async def ledgerd(token: str, *args: str) -> Any:
+        """`ledgerd feedback` as the principal `token` proves (LEDGERD_TOKEN)."""
         return await asyncio.to_thread(
-            runner.invoke, app, ["feedback", workflow_id, *args], env=env
+            runner.invoke,
+            app,
+            ["feedback", workflow_id, *args],
+            env={**env, "LEDGERD_TOKEN": token},
         )
 
-    by_id = await ledgerd("--up", "--rating", "5", "--principal", "acme-accountant")
-    assert by_id.exit_code == 0, by_id.output
-    assert f"recorded on {workflow_id}@" in by_id.stdout
+    accountant, owner = demo_token("acme-accountant"), demo_token("acme-owner")
+    by_env = await ledgerd(accountant, "--up", "--rating", "5", "--principal", "acme-accountant")
+    assert by_env.exit_code == 0, by_env.output
+    assert f"recorded on {workflow_id}@" in by_env.stdout
 
-    by_token = await ledgerd("--down", "--comment", "slow", "--token", "demo-token-acme-viewer")
-    assert by_token.exit_code == 0, by_token.output
+    # A token file, not an argument: `ps` would show an argument.
+    token_file = tmp_path / "viewer.token"
+    token_file.write_text(demo_token("acme-viewer") + "\n")
+    by_file = await ledgerd("", "--down", "--comment", "slow", "--token-file", str(token_file))
+    assert by_file.exit_code == 0, by_file.output
 
     [row] = [r for r in await feedback_rows(deps.pool, workflow_id) if r["thumbs"] == "up"]
     answer = row["response"]
     correction = tmp_path / "fixed.json"
     correction.write_text(json.dumps({**answer, "headquarters": "Oakland, California"}))
-    from_file = await ledgerd("--correction", f"@{correction}", "--as", "acme-owner")
+    from_file = await ledgerd(owner, "--correction", f"@{correction}", "--as", "acme-owner")
     assert from_file.exit_code == 0, from_file.output
 
+    viewer = demo_token("acme-viewer")
     refusals = [
-        (("--up", "--principal", "globex-accountant"), "AccessDenied"),
+        ((demo_token("globex-accountant"), "--up"), "AccessDenied"),
+        ((accountant, "--up", "--as", "acme-owner"), "your token is 'acme-accountant''s"),
         (
-            ("--correction", json.dumps({**answer, "confidence": 3}), "--as", "acme-owner"),
+            (viewer, "--correction", f"@{correction}"),
+            "cli 'feedback (correction)' is for accountant, owner only",
+        ),
+        (
+            (owner, "--correction", json.dumps({**answer, "confidence": 3})),
             "correction.confidence",
         ),
-        (("--correction", "{not json", "--as", "acme-owner"), "--correction: not valid JSON"),
-        (("--correction", f"@{tmp_path / 'missing.json'}", "--as", "acme-owner"), "cannot read"),
-        (("--principal", "acme-owner"), "give at least one of thumbs"),
-        (("--up", "--token", "not-a-token"), "unknown token"),
+        ((owner, "--correction", "{not json"), "--correction: not valid JSON"),
+        ((owner, "--correction", f"@{tmp_path / 'missing.json'}"), "cannot read"),
+        ((owner,), "give at least one of thumbs"),
+        (("not-a-token", "--up"), "unknown bearer token"),
+        (("", "--up"), "who are you? set LEDGERD_TOKEN"),
     ]
-    for args, message in refusals:
-        refused = await ledgerd(*args)
+    for (token, *args), message in refusals:
+        refused = await ledgerd(token, *args)
         assert refused.exit_code == 1 and message in refused.output, (args, refused.output)
-    for args in (("--rating", "9", "--as", "acme-owner"), ("--up",)):
-        usage = await ledgerd(*args)
+        assert token == "" or token not in refused.output  # a token is never echoed
+    # A token cannot be given as an argument at all.
+    for usage_args in (("--rating", "9"), ("--up", "--token", accountant)):
+        usage = await ledgerd(owner, *usage_args)
         assert usage.exit_code == 2, usage.output
 
     rows = await feedback_rows(deps.pool, workflow_id)

@@ -16,6 +16,7 @@ from ledgerd.api import (
     _onboarding,
     _questions,
     _runs,
+    _tenants,
     _vendor_hydration,
 )
 from ledgerd.api._codec import codec_app
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(_questions.router)
     app.include_router(_runs.router)
     app.include_router(_feedback.router)
+    app.include_router(_tenants.router)
     # The codec server, for the Temporal UI and `temporal ... --codec-endpoint` (docs/security.md).
     app.mount("/codec", codec_app(settings, lambda: resources.pool))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ledgerd.cli import (
+    admin,
     ask,
     demo,
     evaluate,
@@ -19,5 +20,5 @@ from ledgerd.cli import (
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The `ledgerd` command line.")
 
-for group in (stack, runs, demo, onboarding, tokens, ask, evaluate, trace, feedback, models):
+for group in (stack, runs, demo, onboarding, tokens, ask, evaluate, trace, feedback, models, admin):
     group.register(app)

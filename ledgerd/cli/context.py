@@ -1,4 +1,5 @@
-"""What CLI commands need before they act: validated settings and the principal acting."""
+"""What CLI commands need before they act: validated settings. (Who acts comes from a token:
+`ledgerd.cli.identity`.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 from ledgerd.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from accounting.principals import Principal
+    pass
 
 
 def cli_settings() -> Settings:
@@ -19,14 +20,3 @@ def cli_settings() -> Settings:
     except ConfigError as error:
         typer.secho(str(error), fg="red", err=True)
         raise typer.Exit(2) from None
-
-
-async def principal_named(settings: Settings, principal_id: str) -> Principal:
-    from accounting.principals import load_principal
-    from ledgerd.db import open_pool
-
-    pool = await open_pool(settings.effective_database_url, max_size=1)
-    try:
-        return await load_principal(pool, principal_id)
-    finally:
-        await pool.close()

@@ -64,11 +64,12 @@ async def authenticate(
     *,
     token_file: Path | None = None,
     acting_as: str | None = None,
+    tenant: str | None = None,
 ) -> Principal:
     """The principal the caller's token proves, allowed by the matrix to run `command`.
 
-    `acting_as` (an old `--as`/`--principal`) is only checked against the token: it never
-    chooses who acts.
+    `acting_as` (`--as`/`--principal`) and `tenant` (`--tenant`) are only checked against the
+    token: they never choose who acts.
     """
     from accounting.errors import AccessDenied
     from accounting.principals import authenticate_token
@@ -83,6 +84,10 @@ async def authenticate(
         raise fail(f"not authenticated: {error}") from None
     finally:
         await pool.close()
+    if tenant is not None and tenant != principal.tenant_id:
+        raise fail(
+            f"your token is {principal.id!r}'s, of tenant {principal.tenant_id!r}, not {tenant!r}"
+        )
     if acting_as is not None and acting_as != principal.id:
         raise fail(
             f"your token is {principal.id!r}'s, not {acting_as!r}'s: a command acts for the "
@@ -93,3 +98,29 @@ async def authenticate(
     except AccessDenied as error:
         raise fail(f"refused: {error}") from None
     return principal
+
+
+async def authenticate_admin(
+    settings: Settings, command: str, *, token_file: Path | None = None
+) -> str:
+    """The platform administrator the caller's token proves; a tenant principal's token is
+    refused by the matrix (these commands are for administrators only)."""
+    from accounting.errors import AccessDenied
+    from accounting.principals import authenticate_token
+    from ledgerd.db import open_pool
+    from ledgerd.security import admins
+    from ledgerd.security.policy import refusal
+
+    token = read_token(token_file)
+    pool = await open_pool(settings.effective_database_url, max_size=1)
+    try:
+        try:
+            return await admins.authenticate_admin(pool, token)
+        except admins.AdminRefused as not_admin:
+            try:
+                principal = await authenticate_token(pool, token)
+            except AccessDenied:
+                raise fail(f"not authenticated: {not_admin}") from None
+            raise fail(f"refused: {refusal(principal, 'cli', command) or not_admin}") from None
+    finally:
+        await pool.close()

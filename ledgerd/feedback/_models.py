@@ -28,7 +28,7 @@ class Thumbs(StrEnum):
 
 class Feedback(BaseModel):
     """One person's view of one daemon response. Who gives it is not part of it: it comes
-    from the bearer token, the CLI's `--principal`/`--token`, or the Update's `principal`."""
+    from the bearer token (API and CLI), or the Update's credential-proved `principal`."""
 
     model_config = ConfigDict(
         extra="forbid",

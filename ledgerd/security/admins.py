@@ -6,9 +6,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from accounting.errors import AccessDenied
+from accounting.errors import AccessDenied, InvalidRequest
 from accounting.principals import token_digest
 from ledgerd.db import Pool
+
+ADMIN_ID = r"^[a-z][a-z0-9._-]{1,62}$"
 
 
 class AdminRefused(AccessDenied):
@@ -41,11 +43,13 @@ async def create_admin(pool: Pool, admin_id: str, *, created_by: str | None, ttl
     """Add an administrator; return their token (shown once, never stored)."""
     token = new_token("lga")
     async with pool.connection() as conn:
-        await conn.execute(
+        cursor = await conn.execute(
             """INSERT INTO platform_admins (id, token_sha256, token_expires_at, created_by)
-               VALUES (%s, %s, now() + %s, %s)""",
+               VALUES (%s, %s, now() + %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id""",
             (admin_id, token_digest(token), ttl, created_by),
         )
+        if await cursor.fetchone() is None:
+            raise InvalidRequest(f"administrator {admin_id!r} already exists")
     return token
 
 

@@ -45,7 +45,11 @@ MATRIX: dict[str, dict[str, frozenset[Role]]] = {
         "POST /v1/approvals/{workflow_id}/decision": APPROVERS,
         "POST /v1/runs/{workflow_id}/feedback": ALL,
         "POST /v1/runs/{workflow_id}/feedback (correction)": PEOPLE_WHO_CORRECT,
-        "POST /v1/tenants": NOBODY,  # platform administrators only
+        # Platform administrators only (their own tokens, `PlatformAdmin`).
+        "POST /v1/tenants": NOBODY,
+        "POST /v1/tenants/{tenant_id}/principals": NOBODY,
+        "POST /v1/principals/{principal_id}/revoke": NOBODY,
+        "POST /v1/admins": NOBODY,
     },
     "cli": {
         "hydrate": WRITERS,
@@ -58,7 +62,11 @@ MATRIX: dict[str, dict[str, frozenset[Role]]] = {
         "action-token": ALL,
         "feedback": ALL,
         "feedback (correction)": PEOPLE_WHO_CORRECT,
-        "tenant create": NOBODY,  # platform administrators only
+        # Platform administrators only (their own tokens).
+        "tenant create": NOBODY,
+        "tenant add-principal": NOBODY,
+        "principal revoke": NOBODY,
+        "admin create": NOBODY,
     },
     "update": {
         "decide": APPROVERS,
