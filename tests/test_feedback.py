@@ -63,14 +63,19 @@ FINAL_ANSWER = {**FIRST_ANSWER, "canonical_name": "Blue Bottle Coffee", "linked_
 
 # ---------------------------------------------------------------------- a daemon's traces
 async def tenants(pool: Pool) -> None:
-    """Both tenants, with a principal of each role (`<tenant>-<role>`): the platform's rows
-    that the Update's activity confirms a principal against."""
     async with pool.connection() as conn, conn.transaction():
         for tenant in ("acme", "globex"):
             await conn.execute(
                 "INSERT INTO tenants (id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (tenant, tenant.title()),
             )
+
+
+async def principals_of_each_role(pool: Pool) -> None:
+    """A principal of each role (`<tenant>-<role>`) in both tenants: the platform's rows the
+    Update's activity confirms a principal against."""
+    async with pool.connection() as conn, conn.transaction():
+        for tenant in ("acme", "globex"):
             for role in Role:
                 await conn.execute(
                     "INSERT INTO principals (id, tenant_id, display_name, role) "
@@ -657,6 +662,7 @@ async def test_a_retried_record_feedback_activity_stores_one_row_and_refusals_ar
     from activities.feedback import FeedbackStep, record_feedback
 
     await tenants(deps.pool)
+    await principals_of_each_role(deps.pool)
     await conversation(deps.pool, "vendor-hydration-acme-6@run-1")
     step = FeedbackStep(
         run=RunTarget(

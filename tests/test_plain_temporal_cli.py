@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import subprocess
-from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
@@ -26,9 +26,10 @@ MALLORY = {"id": "mallory-from-the-internet", "tenant_id": "initech", "role": "o
 
 
 async def temporal_update(
-    env: WorkflowEnvironment, workflow_id: str, name: str, line: str
+    env: WorkflowEnvironment, workflow_id: str, name: str, *inputs: str
 ) -> subprocess.CompletedProcess[str]:
-    """`temporal workflow update execute`, exactly as a person would type it."""
+    """`temporal workflow update execute`, exactly as a person would type it; `inputs` are
+    the input flags (`--input '<json>'`, or what `ledgerd approval-token` prints)."""
     argv = [
         str(binary("temporal")),
         "workflow",
@@ -42,8 +43,7 @@ async def temporal_update(
         workflow_id,
         "--name",
         name,
-        "--input",
-        line,
+        *inputs,
     ]
     return await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=60)
 
@@ -68,10 +68,14 @@ async def ledgerd(env: WorkflowEnvironment, deps: Dependencies, token: str, *arg
     return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=environment)
 
 
-def pasted(result: Result) -> tuple[str, dict[str, Any]]:
+def printed(result: Result) -> str:
     assert result.exit_code == 0, result.output
-    line = result.stdout.strip().splitlines()[0]
-    return line, json.loads(line)
+    return result.stdout.strip().splitlines()[0]
+
+
+async def history_bytes(env: WorkflowEnvironment, workflow_id: str) -> bytes:
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    return b"".join(event.SerializeToString() for event in history.events)
 
 
 async def test_a_forged_update_is_refused_and_pasted_credentials_are_accepted(
@@ -85,18 +89,19 @@ async def test_a_forged_update_is_refused_and_pasted_credentials_are_accepted(
         # The issue's command, verbatim but for the id: refused, nothing applied.
         forged = {"approval_id": asked.approval_id, "approver": MALLORY, "action": "approve"}
         refused(
-            await temporal_update(dev_env, handle.id, "decide", json.dumps(forged)),
+            await temporal_update(dev_env, handle.id, "decide", "--input", json.dumps(forged)),
             "refused: no credential",
         )
 
-        # A viewer may rate through the Update with a credential, but may not decide.
-        line, body = pasted(
+        # A viewer may rate through the Update with a credential, but may not decide. What
+        # ledgerd prints is the input already encrypted: pasted as is, unquoted.
+        flags = printed(
             await ledgerd(dev_env, deps, "token-viewer", "action-token", handle.id, "--rating", "4")
         )
-        assert body["principal"]["id"] == "initech-viewer" and body["credential"].startswith(
-            "ldc1."
+        assert flags.startswith("--input-base64 --input ") and "ldc1." not in flags
+        receipt = accepted(
+            await temporal_update(dev_env, handle.id, "feedback", *shlex.split(flags))
         )
-        receipt = accepted(await temporal_update(dev_env, handle.id, "feedback", line))
         assert "account_mapping" in receipt  # the FeedbackReceipt's daemon
         viewer = await ledgerd(dev_env, deps, "token-viewer", "approval-token", handle.id)
         assert viewer.exit_code == 1
@@ -104,20 +109,30 @@ async def test_a_forged_update_is_refused_and_pasted_credentials_are_accepted(
         unknown = await ledgerd(dev_env, deps, "not-a-token", "approval-token", handle.id)
         assert unknown.exit_code == 1 and "unknown bearer token" in unknown.output
 
-        # The accountant's approval, printed by ledgerd and pasted into plain temporal.
-        line, body = pasted(
-            await ledgerd(dev_env, deps, "token-accountant", "approval-token", handle.id)
+        # --json prints the input itself: the approval id, the action, the credential, no name.
+        as_json = json.loads(
+            printed(
+                await ledgerd(
+                    dev_env, deps, "token-accountant", "approval-token", handle.id, "--json"
+                )
+            )
         )
-        assert body["approval_id"] == asked.approval_id and "approver" not in body
-        # The same credential, moved to another action, is refused.
-        tampered = json.dumps({**body, "action": "reject", "comments": "no"})
+        assert as_json["approval_id"] == asked.approval_id and "approver" not in as_json
+        # Its credential, moved to another action, is refused.
+        tampered = json.dumps({**as_json, "action": "reject", "comments": "no"})
         refused(
-            await temporal_update(dev_env, handle.id, "decide", tampered),
+            await temporal_update(dev_env, handle.id, "decide", "--input", tampered),
             "does not cover action 'decide:reject'",
         )
-        receipt = accepted(await temporal_update(dev_env, handle.id, "decide", line))
+        # The accountant's approval, printed by ledgerd and pasted into plain temporal.
+        flags = printed(
+            await ledgerd(dev_env, deps, "token-accountant", "approval-token", handle.id)
+        )
+        receipt = accepted(await temporal_update(dev_env, handle.id, "decide", *shlex.split(flags)))
         assert asked.approval_id in receipt and "approve" in receipt
         result = await handle.result()
+        # No credential is readable in history (the refused ones never reached it).
+        assert b"ldc1." not in await history_bytes(dev_env, handle.id)
 
     assert result.outcome is OnboardingOutcome.APPLIED and result.decided_by == ACCOUNTANT.id
     async with deps.pool.connection() as conn:

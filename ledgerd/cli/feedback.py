@@ -97,10 +97,10 @@ def feedback(
 
 
 def export(
+    tenant: Annotated[str, typer.Option(help="The tenant whose feedback to export (one).")],
     out: Annotated[
         Path | None, typer.Option(help="The JSONL file to write (default: stdout).")
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant's feedback.")] = None,
     kind: Annotated[DatasetKind, typer.Option(help="sft, preference or all.")] = DatasetKind.ALL,
     min_reward: Annotated[
         float, typer.Option(help="Supervised examples need at least this reward.")

@@ -4,7 +4,9 @@ plain `temporal` CLI.
 An Update carries no bearer token, so the workflow believes only a credential signed after
 the caller was authenticated (docs/security.md). These commands authenticate you by your token
 (`ledgerd.cli.identity`), read what you are deciding from the workflow, and print the Update's
-input on stdout, one JSON line that names no one but carries the proof; stderr shows the
+input on stdout: the `temporal` flags of the input already encrypted with the payload codec
+(`--input-base64 --input ... --input-meta ...`), so the credential never reaches history in the
+clear; `--json` prints the plain JSON instead. stderr says what was signed and shows the
 `temporal workflow update execute` command that takes it. The credential covers that workflow,
 that approval, that action and exactly that content, and expires in
 `LEDGERD_CREDENTIAL_TTL_SECONDS` (600 s by default).
@@ -35,13 +37,49 @@ def _invalid(error: ValidationError) -> typer.Exit:
     )
 
 
-def _print_input(workflow_id: str, update: str, body: dict[str, Any]) -> None:
-    line = json.dumps(body, separators=(",", ":"))
-    typer.echo(line)
+PlainJson = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the input as plain JSON instead (for the UI's forms, `temporal workflow "
+        "signal`): its credential is then readable in the workflow's history.",
+    ),
+]
+
+
+def encrypted_input_args(body: dict[str, Any]) -> str:
+    """`body` as `temporal` input flags, already encrypted with the payload codec: the CLI
+    sends the bytes as given, the worker decrypts them, and the credential never reaches
+    history in the clear."""
+    import base64
+
+    from ledgerd.plugin import data_converter
+
+    converter = data_converter(cli_settings())
+    assert converter.payload_codec is not None
+    plain = converter.payload_converter.to_payloads([body])
+    [sealed] = asyncio.run(converter.payload_codec.encode(plain))
+    flags = ["--input-base64", "--input", base64.b64encode(sealed.data).decode()]
+    for key, value in sealed.metadata.items():
+        flags += ["--input-meta", f"{key}={value.decode()}"]
+    return " ".join(flags)
+
+
+def _print_input(workflow_id: str, update: str, body: dict[str, Any], plain_json: bool) -> None:
+    if plain_json:
+        line = json.dumps(body, separators=(",", ":"))
+        typer.echo(line)
+        command = f"--input '{line}'"
+    else:
+        line = encrypted_input_args(body)
+        typer.echo(line)
+        command = f"$(ledgerd {'approval' if update == 'decide' else 'action'}-token ...)"
+    shown = {k: v for k, v in body.items() if k not in ("credential", "edited_proposal")}
     typer.echo(
-        f"\nPaste it within {cli_settings().credential_ttl_seconds} s:\n"
+        f"\n{json.dumps(shown)}, signed; paste it within "
+        f"{cli_settings().credential_ttl_seconds} s:\n"
         f"  temporal workflow update execute --workflow-id {workflow_id} --name {update} "
-        f"--input '{line}'",
+        f"{command}",
         err=True,
     )
 
@@ -54,6 +92,7 @@ def approval_token(
         Path | None, typer.Option(help="edit: the corrected proposal (JSON).", exists=True)
     ] = None,
     token_file: TokenFile = None,
+    plain_json: PlainJson = False,
 ) -> None:
     """Print a signed decision for the pending approval, for `temporal workflow update execute
     --name decide` (or the `submit_decision` Signal)."""
@@ -100,7 +139,7 @@ def approval_token(
         # No approver in the input: the credential alone says who decides.
         return signed.model_dump(mode="json", exclude={"approver"}, exclude_none=True)
 
-    _print_input(workflow_id, "decide", asyncio.run(run()))
+    _print_input(workflow_id, "decide", asyncio.run(run()), plain_json)
 
 
 def action_token(
@@ -114,6 +153,7 @@ def action_token(
     ] = None,
     comment: Annotated[str, typer.Option()] = "",
     token_file: TokenFile = None,
+    plain_json: PlainJson = False,
 ) -> None:
     """Print signed feedback for `temporal workflow update execute --name feedback`."""
     from ledgerd.cli.feedback import _correction
@@ -137,7 +177,7 @@ def action_token(
         signed = signed_feedback(given, principal, workflow_id)
         return signed.model_dump(mode="json", exclude_none=True)
 
-    _print_input(workflow_id, "feedback", asyncio.run(run()))
+    _print_input(workflow_id, "feedback", asyncio.run(run()), plain_json)
 
 
 def register(app: typer.Typer) -> None:
