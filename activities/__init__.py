@@ -8,6 +8,7 @@ from activities.model_turn import model_turn
 from activities.notify import notify
 from activities.onboarding import (
     apply_onboarding,
+    discard_staged,
     import_chart,
     record_onboarding,
     save_client_profile,
@@ -20,6 +21,7 @@ from activities.unlinked import find_unlinked_merchants
 ALL_ACTIVITIES = (
     append_message,
     apply_onboarding,
+    discard_staged,
     import_chart,
     record_onboarding,
     save_client_profile,

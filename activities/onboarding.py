@@ -1,5 +1,5 @@
-"""Onboarding's own steps: save the profile, import the chart, record the approval state,
-and apply an approved proposal. Every write goes through the platform's handlers with an
+"""Onboarding's own steps: save the profile, import (stage) the chart, record the approval
+state, apply an approved proposal, and discard what was staged when nothing was approved. Every write goes through the platform's handlers with an
 idempotency key derived from the workflow, so a retried step never applies twice."""
 
 from __future__ import annotations
@@ -116,6 +116,23 @@ async def _stage(principal: Principal, stage_key: str, imported: list[ImportedAc
                     account.account_type.value,
                 ),
             )
+
+
+class DiscardStep(BaseModel):
+    principal: Principal
+    stage_key: str
+
+
+@activity.defn(name="discard_staged")
+async def discard_staged(step: DiscardStep) -> int:
+    """Drop the chart an onboarding staged once it ends without being applied (rejected,
+    expired, failed): nothing of the client's export is kept that nobody approved."""
+    async with dependencies().pool.connection() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM onboarding_staged_accounts WHERE stage_key = %s AND tenant_id = %s",
+            (step.stage_key, step.principal.tenant_id),
+        )
+    return cursor.rowcount
 
 
 @activity.defn(name="record_onboarding")

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from accounting.principals import Principal
+from ledgerd.db import Pool
 from ledgerd.onboarding import (
     Action,
     Decision,
@@ -58,6 +59,12 @@ async def pending(handle: Handle, other_than: str | None = None) -> PendingAppro
             return found
         await asyncio.sleep(0.05)
     raise AssertionError("no approval became pending")
+
+
+async def staged_rows(pool: Pool) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT count(*) AS n FROM onboarding_staged_accounts")
+        return int((await cursor.fetchone() or {})["n"])
 
 
 async def outbox(deps: Dependencies) -> list[str]:
@@ -271,6 +278,7 @@ async def _expire(time_skipping_env: WorkflowEnvironment, deps: Dependencies) ->
     await record_history(time_skipping_env, handle.id, "client_onboarding_expired")
     assert result.outcome is OnboardingOutcome.EXPIRED
     assert await outbox(deps) == ["approval", "reminder", "escalation", "expired"]
+    assert await staged_rows(deps.pool) == 0  # nothing of the unapproved chart is kept
     history = await handle.fetch_history()
     fired = [
         e.event_time.ToDatetime()

@@ -31,6 +31,7 @@ from ledgerd.security.actions import decision_action, sign_action
 from starter import start_client_onboarding
 from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request, signed
 from tests.conftest import running_worker
+from tests.test_client_onboarding import staged_rows
 from workflows import ClientOnboarding
 
 Handle = WorkflowHandle[ClientOnboarding, OnboardingResult]
@@ -301,6 +302,8 @@ async def test_a_rejection_leaves_the_books_exactly_as_they_were(
     async with running_worker(time_skipping_env) as queue:
         handle = await start(time_skipping_env, queue, max_revisions=0)
         asked = await pending(handle)
+        # While it waits, the imported chart is staged (outside the books)...
+        assert await staged_rows(deps.pool) > 0
         reject = Decision(
             approval_id=asked.approval_id, action=Action.REJECT, comments="wrong client"
         )
@@ -310,6 +313,7 @@ async def test_a_rejection_leaves_the_books_exactly_as_they_were(
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.REJECTED
     assert await books(deps.pool) == before
+    assert await staged_rows(deps.pool) == 0  # ...and the rejection discards it
 
 
 async def test_a_signal_without_proof_is_recorded_and_ignored(

@@ -20,12 +20,11 @@ from typer.testing import CliRunner, Result
 from ledgerd.api import create_app
 from ledgerd.cli import app
 from ledgerd.config import load_settings
-from ledgerd.onboarding import OnboardingOutcome
+from ledgerd.onboarding import OnboardingOutcome, OnboardingResult
 from ledgerd.runtime import Dependencies
 from starter import wait_for_proposal
 from tests._onboarding import QUICKBOOKS_CHART
 from tests.conftest import running_worker
-from workflows import ClientOnboarding
 
 TOKEN_LINE = re.compile(r"^\s+(\S+)\s+(owner|accountant|viewer|service|administrator)\s+(\S+)")
 
@@ -96,7 +95,7 @@ async def test_admins_create_tenants_and_a_new_company_is_onboarded_end_to_end(
         )
         assert started.exit_code == 0, started.output
         workflow_id = "client-onboarding-hooli"
-        handle = dev_env.client.get_workflow_handle_for(ClientOnboarding.run, workflow_id)
+        handle = dev_env.client.get_workflow_handle(workflow_id, result_type=OnboardingResult)
         pending = await wait_for_proposal(handle, within_seconds=120)
         assert pending is not None and pending.asked == ["hooli-accountant"]
         # The service that started it may not approve it; the accountant asked may.

@@ -33,10 +33,12 @@ with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
     from activities.onboarding import (
         ApplyStep,
+        DiscardStep,
         ImportStep,
         ProfileStep,
         RecordStep,
         apply_onboarding,
+        discard_staged,
         import_chart,
         record_onboarding,
         save_client_profile,
@@ -76,6 +78,7 @@ _MAX_IGNORED = 50
 # Runs recorded before these changes replay without them (tests/histories).
 STAGE_PATCH = "stage-until-approval"
 PROOF_PATCH = "decision-proof"
+DISCARD_PATCH = "discard-staged"
 
 
 class StepFailed(Exception):
@@ -123,6 +126,7 @@ class ClientOnboarding:
             )
         if result.outcome is not OnboardingOutcome.APPLIED:
             await self._record(result.outcome.value)
+            await self._discard_staged(request)
         workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
         record_outcome("client_onboarding", result.outcome.value)
         self._phase(Phase.DONE, result.outcome.value)
@@ -166,6 +170,21 @@ class ClientOnboarding:
         # category, so the vendors are hydrated after the chart is mapped.
         rules = await self._propose_rules(request, mappings)
         self.state.proposal = OnboardingProposal(mappings=mappings, rules=rules)
+
+    async def _discard_staged(self, request: OnboardingRequest) -> None:
+        """Rejected, expired or failed: drop the staged chart (runs recorded before this
+        replay without it)."""
+        if not (self.staged and self.state.chart is not None):
+            return
+        if not workflow.patched(DISCARD_PATCH):
+            return
+        await workflow.execute_activity(
+            discard_staged,
+            DiscardStep(principal=request.principal, stage_key=execution_key()),
+            summary="discard staged chart",
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+        )
 
     async def _map_accounts(self, comments: str) -> list[AccountMapping]:
         assert self.request is not None
