@@ -184,7 +184,9 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=1_048_576, ge=1024, description="HTTP body limit.")
     redact_model_calls: bool = Field(
-        default=True, description="Redact PII from stored model-call rows and exports."
+        default=True,
+        description="Redact PII from model-call content leaving the process (exported spans, "
+        "when LEDGERD_CAPTURE_MESSAGE_CONTENT is on); exports are always redacted.",
     )
 
     @field_validator("codec_cors_origins", mode="before")

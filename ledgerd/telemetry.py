@@ -62,13 +62,29 @@ def _chosen(signal: str, env: Mapping[str, str]) -> str:
 
 def _exporter() -> SpanExporter | None:
     chosen = _chosen("TRACES", os.environ)
+    exporter: SpanExporter
     if chosen == "console":
-        return ConsoleSpanExporter()
-    if chosen == "otlp":
+        exporter = ConsoleSpanExporter()
+    elif chosen == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter()
-    return None
+        exporter = OTLPSpanExporter()
+    else:
+        return None
+    return _redacting(exporter)
+
+
+def _redacting(exporter: SpanExporter) -> SpanExporter:
+    """Model-call content (only present when captured) leaves the process redacted unless
+    LEDGERD_REDACT_MODEL_CALLS=false."""
+    from ledgerd.config import ConfigError, get_settings
+    from ledgerd.span_redaction import RedactingExporter
+
+    try:
+        redact = get_settings().redact_model_calls
+    except ConfigError:
+        redact = True  # the process will refuse its configuration anyway; stay safe
+    return RedactingExporter(exporter) if redact else exporter
 
 
 def _metric_readers() -> list[MetricReader]:
