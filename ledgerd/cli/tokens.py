@@ -69,17 +69,17 @@ def _print_input(workflow_id: str, update: str, body: dict[str, Any], plain_json
     if plain_json:
         line = json.dumps(body, separators=(",", ":"))
         typer.echo(line)
-        command = f"--input '{line}'"
+        paste = f"--input '{line}'"
     else:
         line = encrypted_input_args(body)
         typer.echo(line)
-        command = f"$(ledgerd {'approval' if update == 'decide' else 'action'}-token ...)"
+        paste = f"$(ledgerd {'approval' if update == 'decide' else 'action'}-token ...)"
     shown = {k: v for k, v in body.items() if k not in ("credential", "edited_proposal")}
     typer.echo(
         f"\n{json.dumps(shown)}, signed; paste it within "
         f"{cli_settings().credential_ttl_seconds} s:\n"
         f"  temporal workflow update execute --workflow-id {workflow_id} --name {update} "
-        f"{command}",
+        f"{paste}",
         err=True,
     )
 
