@@ -45,7 +45,7 @@ log = logging.getLogger("ledgerd.worker")
 
 async def connect_worker_client(settings: Settings) -> Client:
     # Activities are given per worker (per queue), not by the plugin to every worker.
-    return await connect_client(settings, [LedgerdPlugin()])
+    return await connect_client(settings, [LedgerdPlugin(settings=settings)])
 
 
 def build_workers(
@@ -151,6 +151,13 @@ async def main(argv: Sequence[str] | None = None) -> None:
     queues: Queues = _arguments(argv).queues
     settings = get_settings()
     resolve_connection(settings)  # a bad profile fails now, not after the database is open
+    if settings.uses_offline_model and not settings.offline_model:
+        # Never send prompts to whatever happens to listen on the stand-in's port.
+        log.error(
+            "no model is configured: set ANTHROPIC_API_KEY (Claude) or ANTHROPIC_BASE_URL, or "
+            "LEDGERD_OFFLINE_MODEL=true to use the offline stand-in (`ledgerd dev` sets it)"
+        )
+        raise SystemExit(2)
     if not await check_model_endpoint(settings):
         raise SystemExit(1)
     tracing = configure_tracing("ledgerd-worker")

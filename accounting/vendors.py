@@ -9,7 +9,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from accounting._access import Conn, missing
+from accounting._access import Conn, not_found
 from accounting._idempotency import once
 from accounting.errors import InvalidRequest
 from accounting.principals import Principal
@@ -112,7 +112,7 @@ async def _get(conn: Conn, principal: Principal, vendor_id: UUID) -> Vendor:
     )
     row = await cursor.fetchone()
     if row is None:
-        raise await missing(conn, principal, "vendors", "id", vendor_id)
+        raise not_found(principal, "vendors", vendor_id)
     return _vendor(row)
 
 
@@ -259,7 +259,7 @@ async def link_transactions(
         found = {row["id"] for row in await cursor.fetchall()}
         for transaction_id in ids:
             if transaction_id not in found:
-                raise await missing(conn, principal, "bank_transactions", "id", transaction_id)
+                raise not_found(principal, "bank_transactions", transaction_id)
         cursor = await conn.execute(
             """UPDATE bank_transactions SET vendor_id = %s,
                       account_code = COALESCE(%s, account_code)

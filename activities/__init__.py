@@ -9,17 +9,20 @@ from activities.model_turn import model_turn
 from activities.notify import notify
 from activities.onboarding import (
     apply_onboarding,
+    discard_staged,
     import_chart,
     record_onboarding,
     save_client_profile,
 )
 from activities.planning import plan
+from activities.security import verify_decision, verify_principal
 from activities.tool_call import call_tool
 from activities.unlinked import find_unlinked_merchants, link_merchant_remainder
 
 ALL_ACTIVITIES = (
     append_message,
     apply_onboarding,
+    discard_staged,
     import_chart,
     record_onboarding,
     save_client_profile,
@@ -33,6 +36,8 @@ ALL_ACTIVITIES = (
     plan,
     record_feedback,
     validate_answer,
+    verify_decision,
+    verify_principal,
 )
 
 # Activities whose work is a model call: served on the model queues under the provider's rate

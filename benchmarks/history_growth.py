@@ -41,6 +41,7 @@ from worker import running_workers
 from workflows import HydrationRequest, VendorHydration
 
 PRINCIPAL = Principal(id="bench-service", tenant_id="bench", role=Role.SERVICE)
+BUDGET_TOKENS = 10_000_000
 ANSWER = {
     "vendor_id": None,
     "canonical_name": "Unknown",
@@ -79,6 +80,12 @@ async def _ledger(pool: Pool) -> None:
         await conn.execute(
             "INSERT INTO tenants (id, name) VALUES ('bench', 'Bench') ON CONFLICT DO NOTHING"
         )
+        # Every daemon proves its principal against the platform's table before any tool runs.
+        await conn.execute(
+            "INSERT INTO principals (id, tenant_id, display_name, role) "
+            "VALUES (%s, 'bench', 'Bench service', %s) ON CONFLICT (id) DO NOTHING",
+            (PRINCIPAL.id, PRINCIPAL.role.value),
+        )
         for n in range(30):
             await conn.execute(
                 "INSERT INTO accounts (tenant_id, code, name, account_type, standard_category) "
@@ -109,7 +116,13 @@ async def measure(
         config = OfflineModelConfig(scenarios=(ReadsThenAnswers(steps),))
         async with OfflineModelServer(config, port=0) as model:
             deps = await open_dependencies(
-                load_settings(database_url=pg_url, offline_model_port=model.port)
+                # The budget must never be what ends a run here: the worker's ceiling is
+                # raised to the benchmark's budget (a run's budget may not exceed it).
+                load_settings(
+                    database_url=pg_url,
+                    offline_model_port=model.port,
+                    max_budget_tokens=BUDGET_TOKENS,
+                )
             )
             await _ledger(deps.pool)
             queue = f"bench-{steps}"
@@ -121,7 +134,7 @@ async def measure(
                         tenant_id="bench",
                         principal=PRINCIPAL,
                         descriptor="BENCH DESCRIPTOR",
-                        budget=Budget(max_steps=steps + 5, max_tokens=10_000_000),
+                        budget=Budget(max_steps=steps + 5, max_tokens=BUDGET_TOKENS),
                     ),
                     id=workflow_id,
                     task_queue=queue,

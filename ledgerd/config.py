@@ -139,16 +139,21 @@ class Settings(BaseSettings):
     notify_slack_webhook_url: SecretStr | None = Field(
         default=None, description="A Slack incoming webhook. A secret: never logged or echoed."
     )
-    notify_webhook_url: str | None = Field(
+    notify_webhook_url: SecretStr | None = Field(
         default=None,
-        description="Receives each notification as JSON, with an `Idempotency-Key` header.",
+        description="Receives each notification as JSON, with an `Idempotency-Key` header. "
+        "A secret (such URLs carry a token): never logged or echoed.",
     )
     smtp_host: str | None = Field(default=None, description="Email channel: the SMTP server.")
     smtp_port: Port = 25
     smtp_from: str = "ledgerd@localhost"
     smtp_username: SecretStr | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_security: Literal["starttls", "tls", "off"] = Field(
+        default="starttls",
+        description="STARTTLS (default) or implicit TLS; `off` sends in the clear and must be "
+        "chosen explicitly (a local relay).",
+    )
     # A tuple, not a list: Settings is frozen and hashable (clients are cached per Settings).
     notify_email_to: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
@@ -178,6 +183,60 @@ class Settings(BaseSettings):
         for family, rate in value:
             if rate <= 0:
                 raise ValueError(f"the rate of {family!r} must be positive (got {rate})")
+        return value
+
+    # Security (docs/security.md). Keys are `<id>=<base64 32 bytes>`, comma-separated, newest
+    # first; unset, a development key is generated into the state folder.
+    signing_keys: SecretStr | None = Field(
+        default=None, description="HMAC keys of decision and action credentials."
+    )
+    payload_keys: SecretStr | None = Field(
+        default=None, description="AES-256-GCM keys of workflow payloads (the payload codec)."
+    )
+    require_configured_keys: bool = Field(
+        default=False,
+        description="Production: refuse to start on a generated development key.",
+    )
+    credential_ttl_seconds: int = Field(
+        default=600, ge=30, le=3600, description="Lifetime of a decision credential."
+    )
+    token_ttl_days: int = Field(
+        default=90, ge=1, le=730, description="Lifetime of a principal's bearer token."
+    )
+    offline_model: bool = Field(
+        default=False,
+        description="Use the offline stand-in when no ANTHROPIC_* variable is set. `ledgerd dev` "
+        "sets it for its children; a worker without it and without a model refuses to start.",
+    )
+    codec_ui_key: SecretStr | None = Field(
+        default=None,
+        description="Development only: a capability path segment that lets the local Temporal "
+        "UI decode payloads without a bearer token (`ledgerd dev` generates one).",
+    )
+    codec_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origins (the Temporal UI's) allowed to call the codec server."
+    )
+    max_budget_steps: int = Field(default=50, ge=1, le=500)
+    max_budget_tokens: int = Field(default=1_000_000, ge=1_000)
+    max_budget_seconds: int = Field(default=3600, ge=10)
+    rate_limit_per_principal: int = Field(
+        default=120, ge=1, description="Requests per minute one principal may make."
+    )
+    rate_limit_per_tenant: int = Field(
+        default=600, ge=1, description="Requests per minute all principals of a tenant may make."
+    )
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, description="HTTP body limit.")
+    redact_model_calls: bool = Field(
+        default=True,
+        description="Redact PII from model-call content leaving the process (exported spans, "
+        "when LEDGERD_CAPTURE_MESSAGE_CONTENT is on); exports are always redacted.",
+    )
+
+    @field_validator("codec_cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("notify_email_to", mode="before")

@@ -75,7 +75,7 @@ def _span_exporters(env: Mapping[str, str]) -> list[SpanExporter]:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporters.append(OTLPSpanExporter())
-    return exporters
+    return [_redacting(exporter) for exporter in exporters]
 
 
 def _metric_readers(env: Mapping[str, str]) -> list[MetricReader]:
@@ -97,6 +97,19 @@ def _metric_readers(env: Mapping[str, str]) -> list[MetricReader]:
         # The reader takes OTEL_METRIC_EXPORT_INTERVAL and _TIMEOUT from the environment.
         readers.append(PeriodicExportingMetricReader(exporter))
     return readers
+
+
+def _redacting(exporter: SpanExporter) -> SpanExporter:
+    """Model-call content (only present when captured) leaves the process redacted unless
+    LEDGERD_REDACT_MODEL_CALLS=false."""
+    from ledgerd.config import ConfigError, get_settings
+    from ledgerd.span_redaction import RedactingExporter
+
+    try:
+        redact = get_settings().redact_model_calls
+    except ConfigError:
+        redact = True  # the process will refuse its configuration anyway; stay safe
+    return RedactingExporter(exporter) if redact else exporter
 
 
 def configure_metrics(service: str = "ledgerd") -> MeterProvider:

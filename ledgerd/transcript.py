@@ -84,7 +84,7 @@ async def append_all(pool: Pool, ref: RunRef, *entries: Entry) -> None:
 @dataclass
 class _Thread:
     """What this worker has read of one thread: rows by (turn, position), and the highest
-    `seq` among them (every row numbered at or below it has been seen: migration 0009)."""
+    `seq` among them (every row numbered at or below it has been seen: migration 0011)."""
 
     seq: int = -1
     rows: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)

@@ -37,6 +37,9 @@ class OfflineModelConfig:
     record_limit: int = 100
     cache_min_tokens: int | None = None  # None: each model's own minimum, from the registry
     scenarios: tuple[Scenario, ...] = ()
+    # `/_control/*` returns every recorded prompt: on for in-process servers (tests), off for
+    # the standalone process unless LEDGERD_OFFLINE_CONTROL=1 (docs/security.md).
+    control: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_rate <= 1.0:
@@ -61,6 +64,7 @@ class OfflineModelConfig:
             latency_ms=_number(env, ENV_LATENCY_MS, int, 0),
             fault_rate=_number(env, ENV_FAULT_RATE, float, 0.0),
             seed=_number(env, ENV_FAULT_SEED, int, 0),
+            control=env.get("LEDGERD_OFFLINE_CONTROL") == "1",
         )
 
 

@@ -15,7 +15,8 @@ from ledgerd.plugin import LedgerdPlugin
 
 async def connect(settings: Settings | None = None) -> Client:
     """A Temporal client with ledgerd's data converter, for starting and steering daemons."""
-    return await connect_client(settings or get_settings(), [LedgerdPlugin()])
+    settings = settings or get_settings()
+    return await connect_client(settings, [LedgerdPlugin(settings=settings)])
 
 
 def daemon_attributes(tenant_id: str, daemon: str) -> TypedSearchAttributes:

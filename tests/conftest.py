@@ -33,6 +33,8 @@ from ledgerd.temporal_runtime import temporal_runtime
 from standin import OfflineModelConfig, OfflineModelServer
 from worker import running_workers
 
+# The test keys are set in tests/__init__.py, before anything here imports ledgerd.
+
 TEMPLATE = "ledgerd_template"
 
 # Every Temporal client of the test process uses ledgerd's runtime, shut down at exit (see

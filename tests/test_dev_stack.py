@@ -381,7 +381,16 @@ async def test_vendor_hydration_completes_through_the_stacks_worker(
     finally:
         await pool.close()
 
-    settings = load_settings(temporal_address=dev.temporal_address, database_url=dev.database_url)
+    # A client of this stack shares its state folder's generated keys, as `ledgerd` commands
+    # run in it do; the test process's own keys (conftest) would encrypt what its worker
+    # cannot read.
+    settings = load_settings(
+        temporal_address=dev.temporal_address,
+        database_url=dev.database_url,
+        state_dir=dev.state_dir,
+        payload_keys=None,
+        signing_keys=None,
+    )
     client = await connect(settings)
     handle = await start_vendor_hydration(
         client, principal=principal, descriptor=DESCRIPTOR, task_queue="ledgerd"

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from accounting.principals import Principal
 from ledgerd.db import Pool
+from ledgerd.security import policy
 
 Handler = Callable[..., Awaitable[BaseModel]]
 
@@ -81,6 +82,8 @@ class Tool:
         key (which begins with the run id) as `run_id` and no conversation: scoped no wider
         than the tenant, never to a wrong conversation.
         """
+        # The role matrix (ledgerd.security.policy) decides before the arguments are read.
+        policy.require(principal, "tool", self.name)
         request = self.input_model.model_validate(arguments)
         injected: dict[str, Any] = {}
         if self.mutating:

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd import search_attributes as sa
     from ledgerd.contracts import DaemonResult, Outcome
     from workflows._keys import execution_key
+    from workflows._principal import prove_principal
     from workflows.vendor_hydration import MAX_TRANSACTIONS, HydrationRequest, VendorHydration
 
 # A refusal by the platform (a foreign or vanished transaction) will not change on retry.
@@ -89,6 +90,7 @@ class HydrateUnlinked:
         workflow.upsert_search_attributes(
             [sa.TENANT.value_set(request.tenant_id), sa.DAEMON.value_set("hydrate_unlinked")]
         )
+        await prove_principal(request.principal, request.tenant_id, "workflow", "HydrateUnlinked")
         groups = await workflow.execute_activity(
             find_unlinked_merchants,
             UnlinkedRequest(principal=request.principal, max_groups=request.max_merchants),

@@ -16,8 +16,11 @@ from ledgerd.api import (
     _onboarding,
     _questions,
     _runs,
+    _tenants,
     _vendor_hydration,
 )
+from ledgerd.api._codec import codec_app
+from ledgerd.api._limits import BodyLimit
 from ledgerd.api._resources import Resources
 from ledgerd.api._resources import resources as resources_of
 from ledgerd.config import Settings
@@ -71,12 +74,17 @@ def create_app(
     )
     app.state.resources = resources
     _errors.install(app)
+    # Outermost: an oversized body is refused before anything reads it (the codec server too).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(_vendor_hydration.router)
     app.include_router(_onboarding.router)
     app.include_router(_approvals.router)
     app.include_router(_questions.router)
     app.include_router(_runs.router)
     app.include_router(_feedback.router)
+    app.include_router(_tenants.router)
+    # The codec server, for the Temporal UI and `temporal ... --codec-endpoint` (docs/security.md).
+    app.mount("/codec", codec_app(settings, lambda: resources.pool))
 
     app.get("/health", response_model=Health, tags=["health"], summary="Liveness")(_health)
 

@@ -32,7 +32,9 @@ log = logging.getLogger("ledgerd.api")
 _TEMPORAL_CONNECT_FAILED = "Failed client connect"
 
 # Fields a caller may not send: who acts, and for which tenant, comes from the bearer token.
-_FROM_TOKEN = frozenset({"tenant_id", "principal", "approver"})
+_FROM_TOKEN = frozenset({"tenant_id", "principal", "approver", "credential"})
+# Fields only the workflow itself sets (continue-as-new's state).
+_INTERNAL = frozenset({"resume"})
 
 _TYPES = {
     400: "bad_request",
@@ -41,8 +43,10 @@ _TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -93,8 +97,9 @@ class ApiError(Exception):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting the error body for `statuses`."""
-    return {status: {"model": ErrorBody} for status in statuses}
+    """OpenAPI `responses=` entries documenting the error body for `statuses`, and for the
+    limits every route has (413: body too large, 429: rate limited, with `Retry-After`)."""
+    return {status: {"model": ErrorBody} for status in (*statuses, 413, 429)}
 
 
 def render(
@@ -118,6 +123,8 @@ def field_errors(errors: Sequence[Any], *, location: str | None = None) -> list[
             message = (
                 f"{name} comes from the bearer token and may not be sent"
                 if name in _FROM_TOKEN
+                else f"{name} is internal to the workflow and may not be sent"
+                if name in _INTERNAL
                 else f"unknown field {name!r}"
             )
         elif kind == "json_invalid":

@@ -1,5 +1,6 @@
-"""What CLI commands need before they act: validated settings, Temporal, the database and
-the principal acting; a service that does not answer is one line (`ledgerd.cli.errors`)."""
+"""What CLI commands need before they act: validated settings, Temporal and the database; a
+service that does not answer is one line (`ledgerd.cli.errors`). Who acts comes from a
+token: `ledgerd.cli.identity`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from ledgerd.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from accounting.principals import Principal
     from ledgerd.db import Pool
 
 _CONNECT_SECONDS = 5  # a command waits this long for PostgreSQL before saying it is not there
@@ -53,13 +53,3 @@ async def database(settings: Settings, *, max_size: int = 1) -> Pool:
         raise database_unreachable(url, error) from None
     await probe.close()
     return await open_pool(url, max_size=max_size)
-
-
-async def principal_named(settings: Settings, principal_id: str) -> Principal:
-    from accounting.principals import load_principal
-
-    pool = await database(settings)
-    try:
-        return await load_principal(pool, principal_id)
-    finally:
-        await pool.close()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sys
@@ -14,10 +13,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from accounting.principals import Principal
 from ledgerd.cli.context import cli_settings, database, temporal
 from ledgerd.cli.errors import BadInput
-from ledgerd.db import Pool
+from ledgerd.cli.identity import TokenFile, authenticate
 from ledgerd.feedback import DatasetKind, Feedback, FeedbackReceipt, Thumbs
 
 
@@ -37,26 +35,6 @@ def _correction(value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-async def _caller(pool: Pool, principal_id: str | None, token: str | None) -> Principal:
-    """Who gives the feedback: a principal by id (as `approve --as` does), or the principal a
-    bearer token names (as the HTTP API does; only its SHA-256 is compared)."""
-    from accounting.errors import NotFound
-    from accounting.principals import load_principal
-
-    if principal_id is not None:
-        return await load_principal(pool, principal_id)
-    assert token is not None
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT id, tenant_id, role FROM principals WHERE token_sha256 = %s",
-            (hashlib.sha256(token.encode()).hexdigest(),),
-        )
-        row = await cursor.fetchone()
-    if row is None:
-        raise NotFound("unknown token: it matches no principal")
-    return Principal.model_validate(row)
-
-
 dataset_app = typer.Typer(no_args_is_help=True, help="Fine-tuning datasets built from feedback.")
 
 
@@ -74,18 +52,14 @@ def feedback(
     ] = None,
     comment: Annotated[str, typer.Option(help="Anything else to say.")] = "",
     principal: Annotated[
-        str | None, typer.Option("--principal", "--as", help="Principal id giving it.")
+        str | None, typer.Option("--principal", "--as", help="Checked against your token.")
     ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(envvar="LEDGERD_TOKEN", help="A principal's bearer token instead."),
-    ] = None,
+    token_file: TokenFile = None,
 ) -> None:
-    """Rate, approve or correct a daemon run's response (running or finished)."""
+    """Rate, approve or correct a daemon run's response (running or finished), as your
+    token's principal (LEDGERD_TOKEN, --token-file, or asked for: never an argument)."""
     from ledgerd.feedback import give_feedback
 
-    if (principal is None) == (token is None):
-        raise typer.BadParameter("give --principal or --token (LEDGERD_TOKEN), one of them")
     try:
         given = Feedback(
             thumbs=None if thumbs is None else Thumbs.UP if thumbs else Thumbs.DOWN,
@@ -103,10 +77,11 @@ def feedback(
     settings = cli_settings()
 
     async def run() -> FeedbackReceipt:
+        command = "feedback (correction)" if given.correction is not None else "feedback"
+        caller = await authenticate(settings, command, token_file=token_file, acting_as=principal)
         client = await temporal(settings)
         pool = await database(settings, max_size=1)
         try:
-            caller = await _caller(pool, principal, token)
             return await give_feedback(client, pool, caller, workflow_id, given)
         finally:
             await pool.close()
@@ -116,10 +91,10 @@ def feedback(
 
 
 def export(
+    tenant: Annotated[str, typer.Option(help="The tenant whose feedback to export (one).")],
     out: Annotated[
         Path | None, typer.Option(help="The JSONL file to write (default: stdout).")
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant's feedback.")] = None,
     kind: Annotated[DatasetKind, typer.Option(help="sft, preference or all.")] = DatasetKind.ALL,
     min_reward: Annotated[
         float, typer.Option(help="Supervised examples need at least this reward.")

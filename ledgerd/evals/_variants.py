@@ -210,6 +210,8 @@ def worker_environment(variant: Variant, settings: Settings, task_queue: str) ->
             "LEDGERD_PROMPT_DIR": str(variant.prompts or packaged_prompts_dir()),
         }
     )
+    if settings.offline_model:
+        env["LEDGERD_OFFLINE_MODEL"] = "true"
     if settings.anthropic_base_url:
         env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
     if settings.anthropic_api_key is not None:

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -178,6 +179,7 @@ class Stack:
                 s.temporal_port,
                 s.temporal_ui_port,
                 s.temporal_namespace,
+                codec_endpoint=f"http://127.0.0.1:{s.api_port}/codec/ui/{self._codec_ui_key()}",
             )
             self.temporal.start(self.logs / "temporal.log")
         python = sys.executable
@@ -203,11 +205,35 @@ class Stack:
         )
         return endpoints
 
+    def _codec_ui_key(self) -> str:
+        """The local UI's capability path to the codec server, generated once per state dir."""
+        if self.settings.codec_ui_key is not None:
+            return self.settings.codec_ui_key.get_secret_value()
+        path = self.state_dir / "keys" / "codec-ui.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
     def _child_env(self) -> dict[str, str]:
+        s = self.settings
         env = dict(os.environ)
-        env["DATABASE_URL"] = self.settings.effective_database_url
+        env["DATABASE_URL"] = s.effective_database_url
         if self._embedded_temporal:  # otherwise the children resolve the same profile themselves
-            env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
+            env["TEMPORAL_ADDRESS"] = s.effective_temporal_address
+        # Children share the state folder's generated dev keys (unless keys are configured).
+        env["LEDGERD_STATE_DIR"] = str(self.state_dir)
+        if s.uses_offline_model:
+            # The dev stack runs the stand-in itself: say so explicitly, since a worker with no
+            # model configured otherwise refuses to start (it would send prompts to whatever
+            # listens on the stand-in's port).
+            env["LEDGERD_OFFLINE_MODEL"] = "true"
+        if self._embedded_temporal:
+            env["LEDGERD_CODEC_UI_KEY"] = self._codec_ui_key()
+            env["LEDGERD_CODEC_CORS_ORIGINS"] = (
+                f"http://127.0.0.1:{s.temporal_ui_port},http://localhost:{s.temporal_ui_port}"
+            )
         return env
 
     def _start(self, child: _Child) -> None:

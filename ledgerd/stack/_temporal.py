@@ -47,7 +47,17 @@ def binary(name: str) -> Path:
 
 
 class EmbeddedTemporal:
-    def __init__(self, state_dir: Path, port: int, ui_port: int, namespace: str) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int,
+        ui_port: int,
+        namespace: str,
+        codec_endpoint: str | None = None,
+    ) -> None:
+        """`codec_endpoint`: the codec server the UI decodes payloads through (they are
+        encrypted: without it the UI shows ciphertext)."""
+        self.codec_endpoint = codec_endpoint
         self.state_dir = state_dir.resolve()
         self.port = port
         self.ui_port = ui_port
@@ -82,6 +92,8 @@ class EmbeddedTemporal:
             "warn",
         ]
         argv += search_attribute_args() + dynamic_config_args()
+        if self.codec_endpoint:
+            argv += ["--ui-codec-endpoint", self.codec_endpoint]
         self.process = spawn(argv, log=log)
         asyncio.run(self._wait_ready(log))
 
