@@ -43,6 +43,8 @@ def worker_environment(
             "TEMPORAL_NAMESPACE": "default",
             "DATABASE_URL": database_url,
             "LEDGERD_OFFLINE_MODEL_PORT": str(model_port),
+            # The stand-in, on purpose: a worker with no model configured refuses to start.
+            "LEDGERD_OFFLINE_MODEL": "true",
             "LEDGERD_TASK_QUEUE": task_queue,
             "LEDGERD_DB_POOL_MAX": "4",
             **extra,

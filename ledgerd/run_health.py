@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowExecutionDescription
+from temporalio.converter import DataConverter
 
 # The failure type `activities/_failures.classify` gives a model call that could not connect.
 MODEL_UNREACHABLE = "ModelConnectionError"
@@ -12,8 +13,11 @@ MODEL_UNREACHABLE = "ModelConnectionError"
 _FAILED_ATTEMPTS = 2
 
 
-def stalled_on_model(described: WorkflowExecutionDescription) -> str | None:
-    """The worker's last error reaching the model, if a step keeps failing on it; else None."""
+async def stalled_on_model(
+    described: WorkflowExecutionDescription, data_converter: DataConverter
+) -> str | None:
+    """The worker's last error reaching the model, if a step keeps failing on it; else None.
+    Its message is decoded with the client's converter: failure messages travel encrypted."""
     for pending in described.raw_description.pending_activities:
         if pending.attempt - 1 < _FAILED_ATTEMPTS:
             continue
@@ -22,6 +26,8 @@ def stalled_on_model(described: WorkflowExecutionDescription) -> str | None:
         # causes for the model's.
         while failure is not None and failure.ByteSize():
             if failure.application_failure_info.type == MODEL_UNREACHABLE:
-                return failure.message
+                decoded = Failure()
+                decoded.CopyFrom(failure)
+                return str(await data_converter.decode_failure(decoded))
             failure = failure.cause if failure.HasField("cause") else None
     return None

@@ -106,7 +106,9 @@ def _redacting(exporter: SpanExporter) -> SpanExporter:
     from ledgerd.span_redaction import RedactingExporter
 
     try:
-        redact = get_settings().redact_model_calls
+        settings = get_settings()
+        # Without captured content, spans carry no model-call text to redact.
+        redact = settings.capture_message_content and settings.redact_model_calls
     except ConfigError:
         redact = True  # the process will refuse its configuration anyway; stay safe
     return RedactingExporter(exporter) if redact else exporter

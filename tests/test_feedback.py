@@ -493,7 +493,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
 
     viewer = demo_token("acme-viewer")
     refusals = [
-        ((demo_token("globex-accountant"), "--up"), "AccessDenied"),
+        ((demo_token("globex-accountant"), "--up"), "may not access tenant 'acme'"),
         ((accountant, "--up", "--as", "acme-owner"), "your token is 'acme-accountant''s"),
         (
             (viewer, "--correction", f"@{correction}"),
@@ -511,7 +511,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
     ]
     for (token, *args), message in refusals:
         refused = await ledgerd(token, *args)
-        assert refused.exit_code == 1 and message in refused.output, (args, refused.output)
+        assert refused.exit_code == 2 and message in refused.output, (args, refused.output)
         assert token == "" or token not in refused.output  # a token is never echoed
     # A token cannot be given as an argument at all.
     for usage_args in (("--rating", "9"), ("--up", "--token", accountant)):

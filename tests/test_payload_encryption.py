@@ -24,6 +24,7 @@ from ledgerd.onboarding import Action
 from ledgerd.receipts import CLEAR
 from ledgerd.runtime import Dependencies
 from ledgerd.security.codec import ENCODING
+from ledgerd.temporal_runtime import temporal_runtime
 from starter import (
     start_batch_hydration,
     start_client_onboarding,
@@ -127,7 +128,9 @@ async def test_no_payload_of_any_workflow_type_is_readable_without_the_codec(
         await runs[2].terminate("enough merchants for the scan")  # acme has hundreds
 
     secrets = await secrets_of_the_tenants(seeded_deps)
-    plain = await Client.connect(client.service_client.config.target_host)  # no codec
+    plain = await Client.connect(
+        client.service_client.config.target_host, runtime=temporal_runtime()
+    )  # no codec
     seen_types: set[str] = set()
     pending = [run.id for run in runs]
     scanned = 0

@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
 )
+from temporalio.converter import DataConverter
 from temporalio.exceptions import FailureError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -124,7 +125,7 @@ async def get_run(
         workflow_type=described.workflow_type,
         status=status_name(described.status),
         now=jsonable_encoder(await query_or_none(handle, "status")) if running else None,
-        problem=_problem(described) if running else None,
+        problem=await _problem(described, client.data_converter) if running else None,
         summary=await described.static_summary(),
         search_attributes={
             pair.key.name: jsonable_encoder(pair.value)
@@ -165,8 +166,10 @@ async def get_run_result(
     return RunResult(workflow_id=workflow_id, status=status, result=jsonable_encoder(result))
 
 
-def _problem(described: WorkflowExecutionDescription) -> str | None:
-    why = stalled_on_model(described)
+async def _problem(
+    described: WorkflowExecutionDescription, data_converter: DataConverter
+) -> str | None:
+    why = await stalled_on_model(described, data_converter)
     if why is None:
         return None
     return (

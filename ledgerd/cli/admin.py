@@ -55,7 +55,7 @@ def create_tenant(
 ) -> None:
     """Create a tenant (status onboarding) with an owner, accountant, viewer and service."""
     from accounting.errors import InvalidRequest
-    from ledgerd.db import open_pool
+    from ledgerd.cli.context import database
     from ledgerd.security.tenancy import NewTenant, create_tenant
 
     settings = cli_settings()
@@ -66,7 +66,7 @@ def create_tenant(
 
     async def run() -> list[str]:
         admin = await authenticate_admin(settings, "tenant create", token_file=token_file)
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        pool = await database(settings)
         try:
             issued = await create_tenant(pool, new, created_by=admin, token_ttl=_ttl(settings))
         except InvalidRequest as error:
@@ -94,7 +94,7 @@ def add_principal(
 ) -> None:
     """Add a principal to a tenant; prints its token once."""
     from accounting.errors import InvalidRequest, NotFound
-    from ledgerd.db import open_pool
+    from ledgerd.cli.context import database
     from ledgerd.security.tenancy import NewPrincipal, add_principal
 
     settings = cli_settings()
@@ -105,7 +105,7 @@ def add_principal(
 
     async def run() -> list[str]:
         admin = await authenticate_admin(settings, "tenant add-principal", token_file=token_file)
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        pool = await database(settings)
         try:
             t = await add_principal(pool, tenant, new, created_by=admin, token_ttl=_ttl(settings))
         except (InvalidRequest, NotFound) as error:
@@ -123,14 +123,14 @@ def revoke(
 ) -> None:
     """Revoke a principal: its token stops working at once."""
     from accounting.errors import NotFound
-    from ledgerd.db import open_pool
+    from ledgerd.cli.context import database
     from ledgerd.security.tenancy import revoke_principal
 
     settings = cli_settings()
 
     async def run() -> None:
         await authenticate_admin(settings, "principal revoke", token_file=token_file)
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        pool = await database(settings)
         try:
             await revoke_principal(pool, principal_id)
         except NotFound as error:
@@ -151,7 +151,7 @@ def create_admin(
     import re
 
     from accounting.errors import InvalidRequest
-    from ledgerd.db import open_pool
+    from ledgerd.cli.context import database
     from ledgerd.security.admins import ADMIN_ID, any_admin, create_admin
 
     settings = cli_settings()
@@ -159,7 +159,7 @@ def create_admin(
         raise fail(f"invalid administrator id {admin_id!r}: lower-case letters, digits, . _ -")
 
     async def run() -> str:
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        pool = await database(settings)
         try:
             creator = None
             if await any_admin(pool):

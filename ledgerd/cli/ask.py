@@ -7,9 +7,7 @@ import json
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from accounting.errors import PlatformError
 from accounting.principals import Principal
 from ledgerd.cli.context import cli_settings, temporal
 from ledgerd.cli.identity import TokenFile, authenticate
@@ -103,12 +101,8 @@ def ask(
             settings, asker, question, mode=mode, conversation=conversation, as_json=as_json
         )
 
-    try:
-        result = asyncio.run(run())
-    except (PlatformError, ValidationError) as error:
-        # Who is asking, or the question itself, is wrong: say so; nothing was started.
-        typer.secho(f"cannot ask: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    # A wrong asker or question is one line, exit 2 (ledgerd.cli.errors): nothing started.
+    result = asyncio.run(run())
     if result.outcome != "completed":
         raise typer.Exit(1)
 

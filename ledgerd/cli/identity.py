@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledgerd.cli.output import fail
+from ledgerd.cli.errors import BadInput
 from ledgerd.config import Settings
 
 if TYPE_CHECKING:
@@ -44,15 +44,17 @@ def read_token(token_file: Path | None) -> str:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as error:
-            raise fail(f"--token-file: cannot read {str(token_file)!r}: {error.strerror}") from None
+            raise BadInput(
+                f"--token-file: cannot read {str(token_file)!r}: {error.strerror}"
+            ) from None
         if not token:
-            raise fail(f"--token-file: {str(token_file)!r} is empty")
+            raise BadInput(f"--token-file: {str(token_file)!r} is empty")
         return token
     if sys.stdin.isatty():
         token = str(typer.prompt("bearer token", hide_input=True)).strip()
         if token:
             return token
-    raise fail(
+    raise BadInput(
         f"who are you? set {TOKEN_ENV}, or give --token-file (or {TOKEN_FILE_ENV}) naming a "
         "file that holds your bearer token"
     )
@@ -81,22 +83,22 @@ async def authenticate(
     try:
         principal = await authenticate_token(pool, token)
     except AccessDenied as error:
-        raise fail(f"not authenticated: {error}") from None
+        raise BadInput(f"not authenticated: {error}") from None
     finally:
         await pool.close()
     if tenant is not None and tenant != principal.tenant_id:
-        raise fail(
+        raise BadInput(
             f"your token is {principal.id!r}'s, of tenant {principal.tenant_id!r}, not {tenant!r}"
         )
     if acting_as is not None and acting_as != principal.id:
-        raise fail(
+        raise BadInput(
             f"your token is {principal.id!r}'s, not {acting_as!r}'s: a command acts for the "
             "principal its token proves"
         )
     try:
         require(principal, "cli", command)
     except AccessDenied as error:
-        raise fail(f"refused: {error}") from None
+        raise BadInput(f"refused: {error}") from None
     return principal
 
 
@@ -120,7 +122,7 @@ async def authenticate_admin(
             try:
                 principal = await authenticate_token(pool, token)
             except AccessDenied:
-                raise fail(f"not authenticated: {not_admin}") from None
-            raise fail(f"refused: {refusal(principal, 'cli', command) or not_admin}") from None
+                raise BadInput(f"not authenticated: {not_admin}") from None
+            raise BadInput(f"refused: {refusal(principal, 'cli', command) or not_admin}") from None
     finally:
         await pool.close()

@@ -37,15 +37,17 @@ async def follow(handle: WorkflowHandle[Any, Result]) -> Result:
     once (`Unreachable`), and the run keeps retrying."""
     from temporalio.service import RPCError
 
+    from ledgerd.plugin import data_converter
     from ledgerd.run_health import stalled_on_model
 
+    converter = data_converter()  # the process's keys, as its client encrypts with
     result = asyncio.ensure_future(handle.result())
     shown = ""
     try:
         while not result.done():
             try:
                 status = await handle.query("status")
-                stalled = stalled_on_model(await handle.describe())
+                stalled = await stalled_on_model(await handle.describe(), converter)
             except RPCError:
                 status, stalled = shown, None
             if stalled is not None:

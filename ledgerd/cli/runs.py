@@ -97,12 +97,13 @@ def status(workflow_id: str) -> None:
     settings = cli_settings()
 
     async def run() -> None:
-        handle = (await temporal(settings)).get_workflow_handle(workflow_id)
+        client = await temporal(settings)
+        handle = client.get_workflow_handle(workflow_id)
         described = await handle.describe()
         typer.echo(f"{workflow_id}: {described.status.name if described.status else '?'}")
         if described.status == WorkflowExecutionStatus.RUNNING:
             typer.echo(f"  now: {await handle.query('status')}")
-            stalled = stalled_on_model(described)
+            stalled = await stalled_on_model(described, client.data_converter)
             if stalled is not None:
                 typer.secho(f"  stalled: the worker cannot reach the model ({stalled})", fg="red")
         typer.echo(f"  Temporal UI: {ui_link(settings, workflow_id)}")
