@@ -104,10 +104,10 @@ async def test_a_forged_update_is_refused_and_pasted_credentials_are_accepted(
         )
         assert "account_mapping" in receipt  # the FeedbackReceipt's daemon
         viewer = await ledgerd(dev_env, deps, "token-viewer", "approval-token", handle.id)
-        assert viewer.exit_code == 1
+        assert viewer.exit_code == 2
         assert "cli 'approval-token' is for accountant, owner only" in viewer.output
         unknown = await ledgerd(dev_env, deps, "not-a-token", "approval-token", handle.id)
-        assert unknown.exit_code == 1 and "unknown bearer token" in unknown.output
+        assert unknown.exit_code == 2 and "unknown bearer token" in unknown.output
 
         # --json prints the input itself: the approval id, the action, the credential, no name.
         as_json = json.loads(

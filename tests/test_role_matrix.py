@@ -177,6 +177,7 @@ async def test_each_cli_cell_holds_at_authenticate(
     import typer
 
     from demo_seed import demo_token
+    from ledgerd.cli.errors import BadInput
     from ledgerd.cli.identity import authenticate, authenticate_admin
     from ledgerd.config import load_settings
 
@@ -186,7 +187,7 @@ async def test_each_cli_cell_holds_at_authenticate(
         check = authenticate_admin if not roles else authenticate
         try:
             await check(settings, command)
-        except typer.Exit:
+        except (typer.Exit, BadInput):
             allowed = False
         else:
             allowed = True

@@ -83,7 +83,7 @@ async def codec_server(port: int, ui_origin: str) -> AsyncIterator[None]:
     """The API's codec server (the app `ledgerd dev` serves), in this process."""
     settings = load_settings(codec_ui_key=CODEC_UI_KEY, codec_cors_origins=ui_origin)
     app = FastAPI()
-    app.mount("/codec", codec_app(settings, lambda: None))
+    app.mount("/codec", codec_app(settings))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:

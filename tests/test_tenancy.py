@@ -58,7 +58,7 @@ async def test_admins_create_tenants_and_a_new_company_is_onboarded_end_to_end(
     # The first administrator is the bootstrap; every later one needs an administrator.
     root = tokens_in(await ledgerd("", "admin", "create", "root"))["root"]
     second = await ledgerd("", "admin", "create", "second")
-    assert second.exit_code == 1 and "who are you?" in second.output
+    assert second.exit_code == 2 and "who are you?" in second.output
 
     created = await ledgerd(root, "tenant", "create", "--tenant", "hooli", "--name", "Hooli XYZ")
     issued = tokens_in(created)
@@ -72,7 +72,7 @@ async def test_admins_create_tenants_and_a_new_company_is_onboarded_end_to_end(
     refused = await ledgerd(
         issued["hooli-owner"], "tenant", "create", "--tenant", "x1", "--name", "X"
     )
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "cli 'tenant create' is for platform administrators only" in refused.output
     again = await ledgerd(root, "tenant", "create", "--tenant", "hooli", "--name", "Hooli")
     assert again.exit_code == 1 and "tenant 'hooli' already exists" in again.output
@@ -100,7 +100,7 @@ async def test_admins_create_tenants_and_a_new_company_is_onboarded_end_to_end(
         assert pending is not None and pending.asked == ["hooli-accountant"]
         # The service that started it may not approve it; the accountant asked may.
         starter = await ledgerd(issued["hooli-service"], "approve", workflow_id)
-        assert starter.exit_code == 1 and "cli 'approve' is for accountant, owner only" in (
+        assert starter.exit_code == 2 and "cli 'approve' is for accountant, owner only" in (
             starter.output
         )
         approved = await ledgerd(issued["hooli-accountant"], "approve", workflow_id)
@@ -118,7 +118,7 @@ async def test_admins_create_tenants_and_a_new_company_is_onboarded_end_to_end(
     revoked = await ledgerd(root, "principal", "revoke", "hooli-viewer")
     assert revoked.exit_code == 0, revoked.output
     asked = await ledgerd(issued["hooli-viewer"], "ask", "How much did we spend?")
-    assert asked.exit_code == 1 and "the token of 'hooli-viewer' was revoked" in asked.output
+    assert asked.exit_code == 2 and "the token of 'hooli-viewer' was revoked" in asked.output
 
 
 async def test_the_admin_routes_issue_tokens_once_and_refuse_tenant_principals(

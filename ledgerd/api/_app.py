@@ -84,7 +84,9 @@ def create_app(
     app.include_router(_feedback.router)
     app.include_router(_tenants.router)
     # The codec server, for the Temporal UI and `temporal ... --codec-endpoint` (docs/security.md).
-    app.mount("/codec", codec_app(settings, lambda: resources.pool))
+    codec = codec_app(settings)
+    codec.state.resources = resources
+    app.mount("/codec", codec)
 
     app.get("/health", response_model=Health, tags=["health"], summary="Liveness")(_health)
 

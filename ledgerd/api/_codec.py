@@ -23,8 +23,6 @@ from ledgerd.security import payload_keyring
 from ledgerd.security.admins import AdminRefused, authenticate_admin
 from ledgerd.security.codec import EncryptionCodec, PayloadDecryptionError
 
-PoolOf = Callable[[], Pool | None]
-
 
 def _error(status: int, message: str) -> Response:
     return Response(
@@ -34,7 +32,10 @@ def _error(status: int, message: str) -> Response:
     )
 
 
-def codec_app(settings: Settings, pool_of: PoolOf) -> FastAPI:
+def codec_app(settings: Settings) -> FastAPI:
+    """The codec app; it checks administrators against `app.state.resources.pool`, which
+    `create_app` sets: kept on the app, not in a closure, because FastAPI caches endpoint
+    functions for the life of the process and a closure would keep the Temporal client alive."""
     app = FastAPI(title="ledgerd codec server", openapi_url=None, docs_url=None)
     codec = EncryptionCodec(payload_keyring(settings))
     ui_key = settings.codec_ui_key.get_secret_value() if settings.codec_ui_key else None
@@ -56,7 +57,8 @@ def codec_app(settings: Settings, pool_of: PoolOf) -> FastAPI:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return "send Authorization: Bearer <platform administrator token>"
-        pool = pool_of()
+        found = getattr(request.app.state, "resources", None)
+        pool: Pool | None = found.pool if found is not None else None
         if pool is None:
             return "not connected to the database yet; retry shortly"
         try:

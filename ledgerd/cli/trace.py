@@ -50,8 +50,19 @@ def trace(
 
     settings = cli_settings()
 
+    def refused(error: RPCError) -> Exception:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return BadInput(f"no workflow {workflow_id!r}: {error.message}; check the id")
+        return fail(f"Temporal refused the history of {workflow_id!r}: {error}")
+
     async def run() -> DecisionTrace:
         client = await temporal(settings)
+        # An unknown id is the likelier mistake, so it is named before any warning about
+        # PostgreSQL: one line, not two.
+        try:
+            await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+        except RPCError as error:
+            raise refused(error) from None
         conn = await _open_database(settings)
         try:
             return await load_trace(
@@ -62,11 +73,7 @@ def trace(
                 temporal_ui=ui_link(settings, workflow_id),
             )
         except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                raise BadInput(
-                    f"no workflow {workflow_id!r}: {error.message}; check the id"
-                ) from None
-            raise fail(f"Temporal refused the history of {workflow_id!r}: {error}") from None
+            raise refused(error) from None
         finally:
             if conn is not None:
                 await conn.close()
