@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd.contracts import Notification, Outcome, Severity
     from ledgerd.daemons import daemon_spec
     from ledgerd.feedback import FeedbackReceipt, RunFeedback
+    from ledgerd.injection import spotlight
     from ledgerd.onboarding import (
         AccountMapping,
         Action,
@@ -144,7 +145,8 @@ class ClientOnboarding:
         self._phase(Phase.MAPPING, "mapping accounts to the standard taxonomy")
         task = f"Map every account of tenant {self.request.tenant_id!r}'s chart to the standard taxonomy."
         if comments:
-            task += f"\n\nAccountant's comments: {comments}"
+            # Quoted, as data: corrections to follow, but no instructions beyond them.
+            task += f"\n\nAccountant's comments: {spotlight('accountant comments', comments)}"
         loop = DaemonLoop(
             daemon_spec("account_mapping"),
             self.request.principal,

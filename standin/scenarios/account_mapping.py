@@ -10,7 +10,6 @@ mapping whose categories all appear in the evidence.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -21,6 +20,7 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest
+from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, latest, results
 
 KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -174,28 +174,26 @@ def _planner(request: MessagesRequest) -> PolicyReply:
 
 
 def _judge(request: MessagesRequest) -> PolicyReply:
-    answer_part, _, evidence = user_text(request).partition("\n\nTool evidence:\n")
-    try:
-        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
-    except json.JSONDecodeError:
+    """Heuristics: every category must be a key the evidence's taxonomy lists."""
+    brief = read_brief(request)
+    if brief.answer is None:
         return PolicyReply(
             (ReplyToolUse("submit_verdict", {"passed": False, "reasons": ["unreadable"]}),)
         )
     unknown = sorted(
         {
-            m["standard_category"]
-            for m in answer.get("mappings", [])
-            if f'"key": "{m["standard_category"]}"' not in evidence
+            str(m.get("standard_category"))
+            for m in brief.answer.get("mappings", [])
+            if f'"key": "{m.get("standard_category")}"' not in brief.evidence
         }
     )
     reasons = [f"category {key!r} is not in the taxonomy" for key in unknown]
-    return PolicyReply(
-        (
-            ReplyToolUse(
-                "submit_verdict", {"passed": not reasons, "reasons": reasons or ["consistent"]}
-            ),
-        )
-    )
+    verdict = {
+        "passed": not reasons,
+        "reasons": reasons or ["consistent"],
+        "injection": brief.injections(),
+    }
+    return PolicyReply((ReplyToolUse("submit_verdict", verdict),))
 
 
 register_scenario(

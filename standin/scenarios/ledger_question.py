@@ -61,6 +61,7 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest, TextBlock
+from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, results
 
 DEMO_TENANTS = {"acme": "Acme Robotics", "globex": "Globex Coffee Roasters"}
@@ -1156,17 +1157,15 @@ def judge_answer(answer: Mapping[str, Any], task_text: str) -> list[str]:
 
 
 def _judge(request: MessagesRequest) -> PolicyReply:
-    brief = user_text(request)
-    answer_part, _, rest = brief.partition("\n\nTool evidence:\n")
-    _, _, task_text = rest.partition("\n\nTask:\n")
-    try:
-        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
-    except json.JSONDecodeError:
-        answer = None
+    brief = read_brief(request)
     reasons = (
-        ["unreadable answer"] if not isinstance(answer, dict) else judge_answer(answer, task_text)
+        ["unreadable answer"] if brief.answer is None else judge_answer(brief.answer, brief.task)
     )
-    verdict = {"passed": not reasons, "reasons": reasons or ["relevant and within policy"]}
+    verdict = {
+        "passed": not reasons,
+        "reasons": reasons or ["relevant and within policy"],
+        "injection": brief.injections(),
+    }
     return PolicyReply(
         (ReplyToolUse("submit_verdict", verdict),),
         rationale="Stand-in judge heuristics: advice, other tenants, figures for how much/many.",

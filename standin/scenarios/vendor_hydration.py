@@ -20,7 +20,6 @@ The judge passes an answer whose domain and category appear in the tool evidence
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -32,9 +31,13 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest
+from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, latest, results
 
-_DESCRIPTOR = re.compile(r"bank descriptor '((?:[^'\\]|\\.)+)'|bank descriptor \"([^\"]+)\"")
+_DESCRIPTOR = re.compile(
+    r'bank descriptor <data source="[^"]*">(.*?)</data>'
+    r"|bank descriptor '((?:[^'\\]|\\.)+)'|bank descriptor \"([^\"]+)\""
+)
 _IDS = re.compile(r"link them: (.+)$", re.MULTILINE)
 STRONG_MATCH = 0.5
 
@@ -43,7 +46,7 @@ def _subject(request: MessagesRequest) -> tuple[str | None, list[str]]:
     text = user_text(request)
     found = _DESCRIPTOR.search(text)
     if found:
-        return (found.group(1) or found.group(2)).replace("\\'", "'"), []
+        return (found.group(1) or found.group(2) or found.group(3)).replace("\\'", "'"), []
     ids = _IDS.search(text)
     return None, [i.strip() for i in ids.group(1).split(",")] if ids else []
 
@@ -222,27 +225,25 @@ def _planner(request: MessagesRequest) -> PolicyReply:
 
 
 def _judge(request: MessagesRequest) -> PolicyReply:
-    text = user_text(request)
-    answer_part, _, evidence = text.partition("\n\nTool evidence:\n")
-    try:
-        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
-    except json.JSONDecodeError:
+    """Heuristics, not judgement: the domain and category must appear in the evidence, as
+    JSON strings; obvious override phrasings in the data are reported."""
+    brief = read_brief(request)
+    if brief.answer is None:
         return PolicyReply(
             (ReplyToolUse("submit_verdict", {"passed": False, "reasons": ["unreadable answer"]}),)
         )
+    answer = brief.answer
     reasons = [
         f"{field} {answer[field]!r} does not appear in the evidence"
         for field in ("domain", "category")
-        if answer.get(field) and f'"{answer[field]}"' not in evidence
+        if answer.get(field) and f'"{answer[field]}"' not in brief.evidence
     ]
-    return PolicyReply(
-        (
-            ReplyToolUse(
-                "submit_verdict",
-                {"passed": not reasons, "reasons": reasons or ["supported by the evidence"]},
-            ),
-        )
-    )
+    verdict = {
+        "passed": not reasons,
+        "reasons": reasons or ["supported by the evidence"],
+        "injection": brief.injections(),
+    }
+    return PolicyReply((ReplyToolUse("submit_verdict", verdict),))
 
 
 register_scenario(
