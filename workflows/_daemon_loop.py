@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from ledgerd.daemons import RESPOND, DaemonSpec
+    from ledgerd.daemons._relevance import same_tenant
 
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -161,7 +162,7 @@ class DaemonLoop:
         """A plan whose intent is about another tenant than the caller's ends the run, refused
         with the reason: a principal reads its own tenant's books only."""
         intent = plan.intent
-        if intent is None or _same_tenant(intent.tenant, self.principal.tenant_id):
+        if intent is None or same_tenant(intent.tenant, self.principal.tenant_id):
             return
         if workflow.patched("refuse-other-tenant"):
             self.refusal = (
@@ -387,16 +388,6 @@ class DaemonLoop:
             ),
             summary=f"notify: {result.outcome.value}",
         )
-
-
-def _same_tenant(named: str, tenant_id: str) -> bool:
-    """Whether the tenant an intent names is the caller's: its id, or a name that starts with
-    it ("Acme Robotics" for acme), compared without case or punctuation."""
-
-    def plain(text: str) -> str:
-        return "".join(c for c in text.lower() if c.isalnum())
-
-    return not plain(named) or plain(named).startswith(plain(tenant_id))
 
 
 async def send_notification(notification: Notification, summary: str) -> None:

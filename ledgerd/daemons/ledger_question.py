@@ -10,6 +10,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ledgerd.contracts import Budget, CheckResult
+from ledgerd.daemons._common_checks import (
+    complete_check,
+    followed_check,
+    pii_check,
+    run_findings,
+)
 from ledgerd.daemons._grounding import (
     BadExpression,
     Stated,
@@ -22,6 +28,7 @@ from ledgerd.daemons._grounding import (
     strings_in,
     years_in,
 )
+from ledgerd.daemons._relevance import relevance_checks
 from ledgerd.daemons._spec import DaemonSpec, Evidence
 
 
@@ -203,6 +210,20 @@ def grounding_checks(
     return checks
 
 
+def ledger_checks(
+    answer: LedgerAnswer, evidence: list[Evidence], task: str = ""
+) -> list[CheckResult]:
+    """Grounding (every number from the tools), relevance (every figure from a query of the
+    question's intent), and the checks every answer gets."""
+    return [
+        *grounding_checks(answer, evidence, task),
+        *relevance_checks(answer, evidence, task),
+        pii_check([answer.text]),
+        complete_check(answer.text, substantive=bool(answer.figures)),
+        followed_check({"text": answer.text}, run_findings(evidence, task)),
+    ]
+
+
 LEDGER_QUESTION = DaemonSpec(
     kind="ledger_question",
     output_model=LedgerAnswer,
@@ -217,5 +238,6 @@ LEDGER_QUESTION = DaemonSpec(
     ),
     budget=Budget(max_steps=12, max_tokens=200_000, max_seconds=600),
     execute_plan=True,
-    checks=grounding_checks,
+    checks=ledger_checks,
+    needs_intent=True,
 )

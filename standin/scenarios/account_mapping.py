@@ -168,8 +168,11 @@ def _planner(request: MessagesRequest) -> PolicyReply:
             "depends_on": ["read"],
         },
     ]
+    tenant = re.search(r"\btenant '([^']+)'", user_text(request))
+    intent = {"tenant": tenant[1] if tenant else "", "entity": {"subject": "chart"}}
     return PolicyReply(
-        (ReplyToolUse("submit_plan", {"steps": steps}),), rationale="Read, then map."
+        (ReplyToolUse("submit_plan", {"steps": steps, "intent": intent}),),
+        rationale="Read, then map.",
     )
 
 

@@ -198,6 +198,9 @@ class Reading:
     direction: str = "out"
     min_amount: str | None = None
     totals: bool = True  # False for a ranking alone ("Which vendors ...")
+    pick: str | None = None  # "top" / "bottom": the one group with the highest / lowest sum
+    average_per_group: bool = False  # "average monthly ...": the mean of the month sums
+    tenant: str | None = None  # a tenant the question names ("totals for tenant globex")
 
 
 def _slug(text: str) -> str:
@@ -356,6 +359,25 @@ def read_question(task: Task) -> Reading:
     if threshold:
         min_amount = f"{Decimal((threshold[1] or threshold[2]).replace(',', '')):.2f}"
     ranking_only = bool(re.match(r"\s*(which|who)\b", lowered))
+    pick = None
+    superlative = re.search(
+        r"\bwhich (month|quarter|vendor|category)\b(?!'s).*?\b(highest|most|largest|biggest|"
+        r"lowest|least|smallest)\b",
+        lowered,
+    )
+    if superlative and order_by is None and not count_word and metrics == ["sum"]:
+        pick = "bottom" if superlative[2] in ("lowest", "least", "smallest") else "top"
+        group_by = [superlative[1]]
+        order_by, order, limit = "sum", "asc" if pick == "bottom" else "desc", 1
+        ranking_only = True
+    average_per_group = bool(
+        re.search(r"\baverage (monthly|quarterly)\b|\baverage per (month|quarter)\b", lowered)
+    )
+    if average_per_group:
+        metrics = ["sum"]
+        group_by = ["quarter" if "quarter" in lowered else "month"]
+        ranking_only = False
+    named_tenant = re.search(r"\btenants?\s+['\"]?([a-z0-9][\w-]*)", lowered)
     return Reading(
         question=question,
         vendors=vendors,
@@ -371,7 +393,10 @@ def read_question(task: Task) -> Reading:
         limit=limit,
         direction=direction,
         min_amount=min_amount,
-        totals=not ranking_only,
+        totals=not ranking_only and not average_per_group,
+        pick=pick,
+        average_per_group=average_per_group,
+        tenant=named_tenant[1] if named_tenant else None,
     )
 
 
@@ -505,6 +530,8 @@ def plan_steps(reading: Reading) -> list[Step]:
         query = base | _base_query(reading, current) | {"group_by": list(reading.group_by)}
         if reading.order_by:
             query["order_by"] = reading.order_by
+        if reading.order != "desc":
+            query["order"] = reading.order
         if reading.group_by[0] in ("month", "quarter"):
             query["limit"] = MAX_ROWS
         elif reading.limit:
@@ -692,6 +719,39 @@ def _rationale(steps: list[dict[str, Any]]) -> str:
     return ("; ".join(parts) or "nothing to run; the answerer replies") + "."
 
 
+def intent_of(reading: Reading, task: Task) -> dict[str, Any]:
+    """The question's intent as the planner records it (ledgerd.contracts.Intent)."""
+    intent: dict[str, Any] = {"tenant": reading.tenant or task.tenant}
+    vendors = [*reading.vendors, *([reading.recall] if reading.recall else [])]
+    intent["entity"] = {
+        "categories": list(reading.categories),
+        "vendors": vendors,
+        "direction": reading.direction,
+    }
+    if reading.fact is not None:
+        return intent
+    current = reading.periods[0] if reading.periods else None
+    earlier = reading.periods[1] if len(reading.periods) > 1 else None
+    for key, span in (("period", current), ("compare_period", earlier)):
+        if span is not None:
+            intent[key] = {"start": span.start.isoformat(), "end": span.end.isoformat()}
+    intent["metric"] = reading.metrics[0]
+    intent["grouping"] = list(reading.group_by)
+    if reading.pick:
+        intent["aggregation"] = f"{reading.pick}_group"
+    elif reading.average_per_group:
+        intent["aggregation"] = "average_per_group"
+    elif earlier is not None or reading.order_by == "change":
+        intent["aggregation"] = "change"
+    elif reading.order_by in ("max", "min") and reading.group_by:
+        intent["aggregation"] = "top_group" if reading.order_by == "max" else "bottom_group"
+    elif reading.group_by:
+        intent["aggregation"] = "per_group"
+    else:
+        intent["aggregation"] = "total"
+    return intent
+
+
 def _planner(request: MessagesRequest) -> PolicyReply:
     task = read_task(_first_user_text(request))
     reading = read_question(task)
@@ -708,10 +768,8 @@ def _planner(request: MessagesRequest) -> PolicyReply:
             f"Re-plan {earlier.rounds}: done steps are kept and referred to, a search that "
             f"found nothing is retried with a shorter name; {_rationale(steps)}"
         )
-    return PolicyReply(
-        (ReplyToolUse("submit_plan", {"steps": steps, "rationale": rationale}),),
-        rationale=rationale,
-    )
+    plan = {"steps": steps, "rationale": rationale, "intent": intent_of(reading, task)}
+    return PolicyReply((ReplyToolUse("submit_plan", plan),), rationale=rationale)
 
 
 # --- executing -------------------------------------------------------------------------
@@ -951,6 +1009,9 @@ def _describe_breakdown(
     period = _period_phrase(span, result)
     subject = _subject(reading)
     dimension = reading.group_by[0]
+    if reading.pick or reading.average_per_group:
+        _describe_pick(answer, reading, result, use, period)
+        return
     if dimension in ("month", "quarter"):
         parts = [
             f"{_row_name(row)}: {answer.money(f'{subject}, {_row_name(row)}', row.get('sum', '0.00'), use)}"
@@ -1003,6 +1064,39 @@ def _describe_breakdown(
         missing = "a vendor" if dimension == "vendor" else "a category"
         amount = answer.money(f"transactions without {missing}", row.get("sum", "0.00"), use)
         answer.sentences.append(f"Transactions not yet assigned {missing} add up to {amount}.")
+
+
+def _describe_pick(answer: Answer, reading: Reading, result: Any, use: str, period: str) -> None:
+    """The one group with the highest (lowest) sum, or the mean of the groups."""
+    subject = _subject(reading)
+    dimension = reading.group_by[0]
+    rows = [r for r in result.get("rows", []) if not _is_leftover(r)]
+    if not rows:
+        answer.sentences.append(f"There was no {subject.lower()} {period}.")
+        return
+    if reading.pick:
+        word = "highest" if reading.pick == "top" else "lowest"
+        row = rows[0]
+        amount = answer.money(f"{subject}, {_row_name(row)}", row.get("sum", "0.00"), use)
+        answer.sentences.append(
+            f"The {dimension} with the {word} {subject.lower()} {period} was "
+            f"{_row_name(row)}: {amount}."
+        )
+        answer.cite(row, 2)
+        return
+    totals = result.get("totals", {})
+    total, groups = Decimal(str(totals.get("sum", "0"))), len(rows)
+    mean = (total / groups).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    answer.calculations.append(
+        {"expression": f"{totals.get('sum')} / {groups}", "result": str(mean)}
+    )
+    shown_total = answer.money(f"{subject}, total", totals.get("sum", "0.00"), use)
+    answer.count(f"{dimension}s with {subject.lower()}", result.get("groups", groups), use)
+    answer.sentences.append(
+        f"{subject} averaged {_money(mean)} per {dimension} {period}: {shown_total} over "
+        f"{groups} {dimension}s."
+    )
+    answer.cite(totals)
 
 
 def _describe_total(

@@ -39,6 +39,7 @@ _DESCRIPTOR = re.compile(
     r"|bank descriptor '((?:[^'\\]|\\.)+)'|bank descriptor \"([^\"]+)\""
 )
 _IDS = re.compile(r"link them: (.+)$", re.MULTILINE)
+_TENANT = re.compile(r"\btenant '([^']+)'")
 STRONG_MATCH = 0.5
 
 
@@ -214,12 +215,15 @@ def _planner(request: MessagesRequest) -> PolicyReply:
             "depends_on": ["link"],
         },
     ]
+    descriptor, ids = _subject(request)
+    tenant = _TENANT.search(user_text(request))
+    intent = {
+        "tenant": tenant[1] if tenant else "",
+        "entity": {"subject": descriptor or ", ".join(ids)[:200]},
+    }
+    plan = {"steps": steps, "rationale": "Look up, then write, then link.", "intent": intent}
     return PolicyReply(
-        (
-            ReplyToolUse(
-                "submit_plan", {"steps": steps, "rationale": "Look up, then write, then link."}
-            ),
-        ),
+        (ReplyToolUse("submit_plan", plan),),
         rationale="Look-ups are independent; the upsert needs both; linking needs the vendor id.",
     )
 
