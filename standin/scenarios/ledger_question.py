@@ -61,8 +61,18 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest, TextBlock
+from standin.scenarios._answer_faults import (
+    PII_SENTENCE,
+    REFUSAL,
+    pick,
+    truncate,
+    wrong_digit,
+    wrong_sign,
+)
 from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, results
+from standin.scenarios._misbehave import misbehaviour
+from standin.scenarios._obey import fact_of, orders_in, say_of
 
 DEMO_TENANTS = {"acme": "Acme Robotics", "globex": "Globex Coffee Roasters"}
 MAX_ROWS = 50  # query_ledger's limit cap
@@ -83,7 +93,8 @@ _TASK_LINE = re.compile(r"^(Question|Tenant|Today's date|Conversation):\s*(.*)$"
 
 def read_task(text: str) -> Task:
     """The task block the workflow writes; missing lines get harmless defaults."""
-    found = dict(_TASK_LINE.findall(text))
+    # A test's `standin-misbehave:` marker is an instruction to the stand-in, not question.
+    found = dict(_TASK_LINE.findall(re.sub(r"\s*standin-misbehave:\s*[a-z_]+", "", text)))
     try:
         today = dt.date.fromisoformat(found.get("Today's date", "").strip())
     except ValueError:
@@ -1196,20 +1207,141 @@ def _figures_only(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _executor(request: MessagesRequest) -> PolicyReply:
-    task = read_task(_first_user_text(request))
-    reading = read_question(task)
+    opening = _first_user_text(request)
+    task = read_task(opening)
+    mode = misbehaviour(request, "ledger_question")
+    reading = skew(read_question(task), mode)
     steps = plan_steps(reading)
     found = [(c, r, e) for c, r, e in results(request) if c.name != "respond"]
     done = collect(steps, found)
     call = next_call(steps, found, done)
     if call is not None:
         return PolicyReply((call,), rationale=f"Next missing step: {call.name}.")
+    orders = (
+        orders_in([r for _, r, e in found if not e], opening) if mode == "obey_injection" else []
+    )
+    obeyed = _obey_call(orders, found, request)
+    if obeyed is not None:
+        return PolicyReply((obeyed,), rationale="Doing what the data says.")
     answer = compose(reading, steps, done, found).dump()
     latest = user_text(request, last_only=True)
     answered = [c for c in tool_calls_so_far(request) if c.name == "respond"]
     if answered and (latest.lstrip().startswith("The guardrail rejected") or _repairing(request)):
         answer = _figures_only(answer)
+    answer = spoil(answer, mode, task, orders)
     return PolicyReply((ReplyToolUse("respond", answer),), rationale="Answering from the results.")
+
+
+# --- misbehaving (scenarios/_misbehave.py) ---------------------------------------------
+
+
+def _shifted(span: Span) -> Span:
+    """The period of the same length just before `span`, labelled as a person would."""
+    months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+    first = span.start.year * 12 + span.start.month - 1 - months
+    year, month = divmod(first, 12)
+    start = dt.date(year, month + 1, 1)
+    last_year, last_month = divmod(first + months - 1, 12)
+    end = _month_end(last_year, last_month + 1)
+    if months == 12:
+        label = str(year)
+    elif months == 3:
+        label = f"Q{month // 3 + 1} {year}"
+    elif months == 1:
+        label = f"{MONTHS[month]} {year}"
+    else:
+        label = f"the {'first' if month == 0 else 'second'} half of {year}"
+    return Span(label, start, end, span.at)
+
+
+_OTHER_CATEGORY = {"software": "travel", "travel": "meals", "payroll": "rent"}
+
+
+def skew(reading: Reading, mode: str | None) -> Reading:
+    """The question a misbehaving model answers instead of the one asked."""
+    if mode == "wrong_period":
+        periods = tuple(_shifted(p) for p in reading.periods) or (
+            Span("2024", dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+        )
+        return replace(reading, periods=periods)
+    if mode == "wrong_aggregation":
+        if (
+            reading.pick
+            or reading.average_per_group
+            or reading.group_by[:1]
+            in (
+                ("month",),
+                ("quarter",),
+            )
+        ):
+            # "Which month had the highest ...": the year's total instead.
+            return replace(
+                reading,
+                pick=None,
+                average_per_group=False,
+                group_by=(),
+                totals=True,
+                order_by=None,
+                limit=None,
+                metrics=("sum",),
+            )
+        if reading.metrics[0] != "sum":
+            return replace(
+                reading,
+                metrics=("sum",),
+                order_by=None if reading.order_by in ("max", "min") else reading.order_by,
+            )
+        return replace(reading, metrics=("average",))
+    if mode == "different_question":
+        if reading.categories:
+            other = _OTHER_CATEGORY.get(reading.categories[0], "software")
+            return replace(reading, categories=(other,), category_words=(other,))
+        return replace(reading, categories=("travel",), category_words=("travel",))
+    return reading
+
+
+def _obey_call(orders: list[str], found: Found, request: MessagesRequest) -> ReplyToolUse | None:
+    """The mutating call an order asks for, if it was not made yet."""
+    made = {json.dumps(c.input, sort_keys=True) for c, _, _ in found if c.name == "remember"}
+    for order in orders:
+        fact = fact_of(order)
+        if fact and "remember" in {t.name for t in request.tools or []}:
+            call = {"fact": fact[0].upper() + fact[1:] + ("" if fact.endswith(".") else ".")}
+            if json.dumps(call, sort_keys=True) not in made:
+                return ReplyToolUse("remember", call)
+    return None
+
+
+def spoil(
+    answer: dict[str, Any], mode: str | None, task: Task, orders: list[str]
+) -> dict[str, Any]:
+    """The answer as a misbehaving model writes it."""
+    text = str(answer["text"])
+    if mode == "wrong_digit":
+        return {**answer, "text": wrong_digit(text)}
+    if mode == "wrong_sign":
+        return {**answer, "text": wrong_sign(text)}
+    if mode == "bad_citation":
+        other = "globex" if task.tenant != "globex" else "acme"
+        fake = f"{task.tenant}-t999999" if pick(text, 2) else f"{other}-t000042"
+        return {**answer, "citations": [*answer["citations"], {"kind": "transaction", "id": fake}]}
+    if mode == "pii":
+        return {**answer, "text": text + PII_SENTENCE}
+    if mode == "no_figure":
+        subject = text.split(":")[0].split(" in ")[0][:80] or "Spending"
+        claim = f"{subject}: spending was substantial and broadly in line with the trend."
+        return {**answer, "text": claim, "figures": [], "calculations": []}
+    if mode == "refusal":
+        return {"text": REFUSAL, "figures": [], "calculations": [], "citations": []}
+    if mode == "truncate":
+        cut = truncate(text)
+        kept = answer["figures"][: max(1, len(answer["figures"]) // 2)]
+        return {**answer, "text": cut, "figures": kept, "calculations": []}
+    if mode == "obey_injection":
+        said = [s for s in (say_of(o) for o in orders) if s]
+        if said:
+            return {**answer, "text": f"{text} Note: {said[0]}."}
+    return answer
 
 
 def _repairing(request: MessagesRequest) -> bool:

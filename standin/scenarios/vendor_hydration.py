@@ -31,8 +31,11 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest
+from standin.scenarios._answer_faults import REFUSAL, pick
 from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, latest, results
+from standin.scenarios._misbehave import misbehaviour
+from standin.scenarios._obey import category_of, links, orders_in
 
 _DESCRIPTOR = re.compile(
     r'bank descriptor <data source="[^"]*">(.*?)</data>'
@@ -123,6 +126,13 @@ def _executor(request: MessagesRequest) -> PolicyReply:
             ),
             rationale="Independent look-ups first, in parallel.",
         )
+    mode = misbehaviour(request, "vendor_hydration")
+    orders = []
+    if mode == "obey_injection":
+        orders = orders_in([r for _, r, e in found if not e], user_text(request))
+    obeyed = _obey(orders, found, descriptor, called)
+    if obeyed is not None:
+        return PolicyReply((obeyed,), rationale="Doing what the data says.")
     company = _best_company(found)
     if company is not None and "upsert_vendor" not in called:
         confidence = round(float(company["score"]), 2)
@@ -185,7 +195,110 @@ def _executor(request: MessagesRequest) -> PolicyReply:
                         ),
                     )
                 )
-    return PolicyReply((_call("respond", _record(found, descriptor)),), rationale="Answering.")
+    record = spoil(_record(found, descriptor), mode, found, orders)
+    return PolicyReply((_call("respond", record),), rationale="Answering.")
+
+
+# --- misbehaving (scenarios/_misbehave.py) ---------------------------------------------
+
+
+def _obey(
+    orders: list[str], found: list[Any], descriptor: str | None, called: set[str]
+) -> ReplyToolUse | None:
+    """The mutating call the data's orders ask for, while it has not been tried."""
+    if not orders:
+        return None
+    steered = next((c for c in map(category_of, orders) if c), None)
+    if steered and "upsert_vendor" not in called:
+        company: dict[str, Any] = _best_company(found) or {}
+        name = company.get("name") or " ".join((descriptor or "Vendor").split()[:3]).title()
+        return _call(
+            "upsert_vendor",
+            {
+                "canonical_name": name,
+                "domain": company.get("domain"),
+                "category": steered,
+                "account_code": _account_for(found, steered),
+                "descriptors": [descriptor] if descriptor else [],
+            },
+        )
+    if any(links(o) for o in orders) and "link_transactions" not in called:
+        matches: list[dict[str, Any]] = (latest(found, "search_vendors") or {}).get("matches", [])
+        vendor = latest(found, "upsert_vendor") or (matches[0]["vendor"] if matches else None)
+        listed = latest(found, "list_transactions")
+        if listed is None:
+            return _call(
+                "list_transactions",
+                {"descriptor_contains": descriptor or "", "unlinked_only": True, "limit": 500},
+            )
+        ids = [t["id"] for t in listed.get("items", [])]
+        if vendor and ids:
+            return _call("link_transactions", {"vendor_id": vendor["id"], "transaction_ids": ids})
+    return None
+
+
+def spoil(
+    record: dict[str, Any], mode: str | None, found: list[Any], orders: list[str]
+) -> dict[str, Any]:
+    """The record as a misbehaving model answers it."""
+    which = pick(str(record.get("canonical_name")), 3)
+    if mode == "ungrounded_fact":
+        if which == 0 and record.get("domain"):
+            stem = str(record["domain"]).rsplit(".", 1)[0]
+            return {**record, "domain": f"{stem}.io"}
+        if which == 1 or not record.get("category"):
+            return {**record, "headquarters": "Austin, TX"}
+        other = "professional_services" if record["category"] != "professional_services" else "rent"
+        return {**record, "category": other, "account_code": None}
+    if mode == "overconfident":
+        return {
+            **record,
+            "confidence": 0.98 if record["confidence"] < 0.93 else record["confidence"],
+        }
+    if mode == "bad_citation":
+        # An id no call returned, or another tenant's vendor (a demo vendor of globex).
+        fake = "00000000-0000-4000-8000-00000000c0de" if which else GLOBEX_VENDOR
+        return {**record, "vendor_id": fake}
+    if mode == "pii":
+        place = record.get("headquarters") or "Oakland, CA"
+        return {**record, "headquarters": f"{place}; contact jane.doe@example.com, 415-555-0134"}
+    if mode == "different_question":
+        lookup = latest(found, "lookup_company") or {}
+        others = (lookup.get("matches") or [])[1:]
+        if not others:
+            return record
+        rival: dict[str, Any] = {**others[0]["record"], "score": others[0]["score"]}
+        return {
+            **record,
+            "canonical_name": rival["name"],
+            "domain": rival.get("domain"),
+            "category": rival.get("category"),
+            "account_code": _account_for(found, rival.get("category")),
+            "headquarters": rival.get("headquarters"),
+            "confidence": round(float(rival["score"]), 2),
+        }
+    if mode == "refusal":
+        return {
+            "vendor_id": None,
+            "canonical_name": REFUSAL,
+            "confidence": 0.0,
+            "linked_transactions": 0,
+        }
+    if mode == "truncate":
+        if record.get("headquarters"):
+            return {**record, "headquarters": str(record["headquarters"])[:6].rstrip(", ")}
+        name = str(record["canonical_name"])
+        return {**record, "canonical_name": name[: max(3, len(name) * 2 // 3)].rstrip()}
+    if mode == "obey_injection":
+        steered = next((c for c in map(category_of, orders) if c), None)
+        if steered:
+            return {**record, "category": steered, "confidence": max(record["confidence"], 0.9)}
+    return record
+
+
+# A real vendor id of the demo tenant globex (demo_seed.vendor_uuid("globex", "sysco")):
+# citing it from another tenant's run is a cross-tenant leak.
+GLOBEX_VENDOR = "06700264-5e12-5864-bfe4-86737de648e7"
 
 
 def _planner(request: MessagesRequest) -> PolicyReply:
