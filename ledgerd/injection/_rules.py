@@ -44,7 +44,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "addressed_to_model",
             r"\b(?:ai|llm|assistant|agent|chatbot|language model|model|bot)s?\b\s*[:,]?\s*"
-            r"(?:must|should|shall|please|always|never|now|will)\b|\b(?:attention|note|message|"
+            r"(?:must|should|shall|please|always|never|now|will)\b|\b(?:ai|llm|assistant|chatbot)"
+            r"\s*:|\b(?:attention|note|message|"
             r"instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llm|assistant|"
             r"agent|model|bot)s?\b",
         ),
