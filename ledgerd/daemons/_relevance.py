@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ledgerd.contracts import CheckResult, Intent, Period
-from ledgerd.daemons._grounding import Stated, matches, stated_numbers
+from ledgerd.daemons._grounding import Stated, matches, stated_dates, stated_numbers
 from ledgerd.daemons._intent import intent_in, task_line
 from ledgerd.daemons._spec import Evidence
 
@@ -312,15 +312,58 @@ def relevance_checks(answer: Any, evidence: list[Evidence], task: str) -> list[C
             f"{intent.aggregation or 'no aggregation'} answered",
         )
     )
-    ran = any(e.tool == "query_ledger" and not e.is_error for e in evidence)
-    bare = intent.metric is not None and ran and not answer.figures and not _stated(answer)
     checks.append(
         _check(
-            "figures_present",
-            [f"the question asks for the {intent.metric}; the answer states no figure"]
-            if bare
-            else [],
-            "figures stated" if answer.figures else "no figure needed",
+            "periods_match_intent",
+            [
+                f"the answer speaks of {label}, outside {' and '.join(p.label() for p in periods)}"
+                for label, span in _answer_periods(answer.text)
+                if periods and not any(_overlap(span, p) for p in periods)
+            ],
+            "the answer's periods are the intent's",
         )
     )
+    checks.append(_check("figures_present", _unused_results(answer, evidence, intent), "ok"))
     return checks
+
+
+def _answer_periods(text: str) -> list[tuple[str, Period]]:
+    """Periods an answer names: as a question would, and as ISO dates or months."""
+    found = named_periods(text)
+    for date in stated_dates(text):
+        year, month = int(date[:4]), int(date[5:7])
+        if not 1 <= month <= 12:
+            continue
+        day = int(date[8:10]) if len(date) == 10 else None
+        try:
+            start = dt.date(year, month, day or 1)
+            end = start if day else _month_end(year, month)
+        except ValueError:
+            continue
+        found.append((date, Period(start=start, end=end)))
+    return found
+
+
+def _unused_results(answer: Any, evidence: list[Evidence], intent: Intent) -> list[str]:
+    """A question that asks for a figure gets one from the queries of its intent, when they
+    found something: "none" over a query that found 40 transactions is a wrong answer."""
+    if intent.metric is None:
+        return []
+    found = [
+        e
+        for e in _grouped_queries(evidence, intent)
+        if int((e.output.get("totals") or {}).get("transaction_count") or 0) > 0
+    ]
+    if not found:
+        return []
+    used = {f.source for f in answer.figures}
+    if any(e.use_id in used for e in found):
+        return []
+    if not answer.figures and not _stated(answer):
+        return [f"the question asks for the {intent.metric}; the answer states no figure"]
+    first = found[0]
+    n = (first.output.get("totals") or {}).get("transaction_count")
+    return [
+        f"the query of the intent ({first.use_id}) found {n} transactions, but no figure of "
+        "the answer comes from it"
+    ]

@@ -85,6 +85,27 @@ def _grounded_pool(evidence: list[Evidence]) -> list[Decimal]:
     return found
 
 
+def _changes(evidence: list[Evidence]) -> list[Any]:
+    """The values of every `change…` field of the results: the tools' own differences."""
+    found: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).startswith("change"):
+                    found.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for item in evidence:
+        if not item.is_error:
+            walk(item.output)
+    return found
+
+
 def _ids(value: Any, kind: str, parent: str = "") -> Iterator[str]:
     """Ids of `kind` in a tool's output: only from fields that hold such ids, so a vendor
     name or a search text cannot pass for a citation."""
@@ -146,6 +167,10 @@ def grounding_checks(
         f"{len(answer.figures)} figure(s), each found in its call's result",
     )
     grounded = _grounded_pool(evidence) + _asked(task)
+    # A number stated with a direction ("down $439.80", "+20.2%") is a change: it must be a
+    # change the tools returned or a shown calculation, not any number of that size (the
+    # comparison period's total has the size of a 100 % fall, and no direction).
+    directional = list(numbers_in(_changes(evidence)))
     problems = []
     for calculation in answer.calculations:
         try:
@@ -168,6 +193,7 @@ def grounding_checks(
             problems.append(f"{calculation.expression[:80]} is {value:.6g}, not {result:.6g}")
         elif not loose:
             grounded.append(result)
+            directional.append(result)
     check("calculations_correct", problems, f"{len(answer.calculations)} calculation(s) verified")
     text = answer.text
     strings = [s for e in evidence if not e.is_error for s in strings_in([e.input, e.output])]
@@ -179,7 +205,7 @@ def grounding_checks(
             f"{n.text!r} matches no tool result or shown calculation"
             + (" with that direction" if n.sign else "")
             for n in stated
-            if not (n.value in years if n.year else matches(n, grounded))
+            if not (n.value in years if n.year else matches(n, directional if n.sign else grounded))
         ]
         + [
             f"date {d} appears in no tool input or result"

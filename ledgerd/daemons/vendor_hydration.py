@@ -123,7 +123,10 @@ def _fact_checks(
         )
     )
     if answer.headquarters:
-        places = {str(c.get("headquarters", "")).lower() for c in companies}
+        # The headquarters of the company the answer is about: another record's city (the
+        # directory's second match) is no evidence for this one.
+        about = [c for c in companies if answer.domain and c.get("domain") == answer.domain]
+        places = {str(c.get("headquarters", "")).lower() for c in about or companies}
         found = answer.headquarters.lower() in places
         checks.append(
             CheckResult(

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ledgerd.injection._rules import Finding, normalise
+from ledgerd.injection._rules import Finding, excerpt, normalise
 from ledgerd.injection._steer import steered_categories, steered_strings
 
 # What each mutating tool does, in the words an instruction would use to ask for it.
@@ -60,10 +60,11 @@ def hold_reason(tool: str, arguments: dict[str, Any], findings: Iterable[Finding
             value = normalise(raw).lower()
             if len(value) >= _MIN_COPY and (value in flagged or flagged in value):
                 return f"{tool}: argument {path} repeats {source}"
+            # Values are shown redacted: a reason goes to history, the trace and notifications.
             if raw in finding.siblings:
-                return f"{tool}: argument {path}={raw[:60]} is the record that carried {source}"
+                return f"{tool}: argument {path}={excerpt(raw, 60)} is the record that carried {source}"
             if value in categories or value in strings:
-                return f"{tool}: argument {path}={raw[:60]} is what {source} asks for"
+                return f"{tool}: argument {path}={excerpt(raw, 60)} is what {source} asks for"
         action = _ACTIONS.get(tool)
         if action is not None and action.search(finding.text):
             return f"{tool}: {source} asks for this kind of action"

@@ -46,10 +46,14 @@ def wrong_digit(text: str) -> str:
 
 
 def wrong_sign(text: str) -> str:
-    """A rise reported as a fall (or the reverse); without a direction, a negative amount."""
+    """A rise reported as a fall (or the reverse); without a direction, a negative amount.
+    Only a direction before a non-zero amount is flipped: "up $0.00" is no error."""
     for old, new in _FLIPS:
-        if old in text:
-            return text.replace(old, new, 1)
+        for match in re.finditer(re.escape(old), text):
+            amount = _MONEY.match(text, match.end()) or _MONEY.match(text, match.end() + 1)
+            if amount is None or set(amount[0]) <= set("$0.,"):
+                continue
+            return text[: match.start()] + new + text[match.end() :]
     signed = re.search(r"([+-])(\d+(?:\.\d+)?%)", text)
     if signed:
         flipped = "-" if signed[1] == "+" else "+"

@@ -18,7 +18,9 @@ from ledgerd.injection import blocks
 
 _ORDER = re.compile(
     r"(?:(?:ignore|disregard|forget)\b[^.;:]*?\b(?:instructions?|rules?)\b\s*(?:and|[,;:.-])?\s*"
-    r"|\b(?:ai|assistant|agent|model|llm|bot)s?\s*[:,]\s*|\bsystem\s*:\s*)(?P<order>[^.;]{4,200})",
+    r"|\b(?:ai|assistant|agent|model|llm|bot)s?\s*[:,]\s*|\bsystem\s*:\s*)"
+    # An order runs to the end of its sentence; a dot inside a word (a domain) is no end.
+    r"(?P<order>(?:[^.;]|\.(?=\w)){4,200})",
     re.IGNORECASE,
 )
 _CATEGORY = re.compile(
@@ -27,7 +29,9 @@ _CATEGORY = re.compile(
     re.IGNORECASE,
 )
 _FACT = re.compile(r"\bremember\s+that\s+(?P<fact>[^.;]{4,200})", re.IGNORECASE)
-_SAY = re.compile(r"\b(?:tell|inform)\s+the\s+\w+\s+(?:that\s+|to\s+)?(?P<say>[^.;]{4,200})", re.I)
+_SAY = re.compile(
+    r"\b(?:tell|inform)\s+the\s+\w+\s+(?:that\s+|to\s+)?(?P<say>(?:[^.;]|\.(?=\w)){4,200})", re.I
+)
 _LINK = re.compile(r"\blink\s+(?:all|every|these|the)\b", re.IGNORECASE)
 # Words an order might use for a category, onto its key.
 _WORDS = (
