@@ -74,6 +74,7 @@ class ClientOnboarding:
         self.request: OnboardingRequest | None = None
         self.state = OnboardingState()
         self.decision: Decision | None = None
+        self.mapping_warning = ""
 
     # ------------------------------------------------------------------ the process
     @workflow.run
@@ -138,7 +139,9 @@ class ClientOnboarding:
         # Rules need the mapping: a vendor's rule books it to the account proposed for its
         # category, so the vendors are hydrated after the chart is mapped.
         rules = await self._propose_rules(request, mappings)
-        self.state.proposal = OnboardingProposal(mappings=mappings, rules=rules)
+        self.state.proposal = OnboardingProposal(
+            mappings=mappings, rules=rules, notes=self.mapping_warning
+        )
 
     async def _map_accounts(self, comments: str) -> list[AccountMapping]:
         assert self.request is not None
@@ -155,6 +158,16 @@ class ClientOnboarding:
         result = await loop.run(task)
         if result.outcome not in (Outcome.COMPLETED, Outcome.ESCALATED) or result.answer is None:
             raise StepFailed(f"account mapping ended {result.outcome.value}: {result.reason}")
+        # Applying a mapping needs an approval anyway; the approver must see that the data
+        # the mapping read carried instructions (an account name, a comment) before approving.
+        self.mapping_warning = "; ".join(
+            f"{f.channel} {f.where}: {f.excerpt}" for f in result.injection_flags[:5]
+        )
+        if self.mapping_warning:
+            self.mapping_warning = (
+                "WARNING: the data this mapping read contains instructions (possible prompt "
+                f"injection); check the mappings before approving. {self.mapping_warning}"
+            )[:2000]
         return [AccountMapping.model_validate(m) for m in result.answer["mappings"]]
 
     async def _propose_rules(
@@ -234,7 +247,12 @@ class ClientOnboarding:
                 assert self.state.proposal is not None
                 mappings = await self._map_accounts(decision.comments)
                 self.state.proposal = self.state.proposal.model_copy(
-                    update={"mappings": mappings, "notes": f"Revised after: {decision.comments}"}
+                    update={
+                        "mappings": mappings,
+                        "notes": f"Revised after: {decision.comments}\n{self.mapping_warning}"[
+                            :4000
+                        ].strip(),
+                    }
                 )
                 self.state.pending = None
                 self.state.reminded = self.state.escalated = False
