@@ -21,23 +21,11 @@ from ledgerd.injection import blocks
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _WORD = re.compile(r"[a-z0-9]+")
 # Legal forms and filler that a vendor's name may add or drop without naming anyone new.
+_LEGAL_FORMS = {"inc", "incorporated", "llc", "ltd", "corp", "corporation", "co", "company"}
 _FILLER = frozenset(
-    [
-        "inc",
-        "incorporated",
-        "llc",
-        "ltd",
-        "corp",
-        "corporation",
-        "co",
-        "company",
-        "the",
-        "and",
-        "of",
-        "plc",
-        "gmbh",
-        "limited",
-    ]
+    {*_LEGAL_FORMS, "the", "and", "of", "plc", "gmbh", "limited"}
+    # Placeholders that claim no identity ("Unknown vendor"): a non-answer, not a guess.
+    | {"unknown", "unidentified", "vendor", "merchant"}
 )
 # Without a directory or vendor record behind it, an enrichment is a guess at best.
 _UNSUPPORTED_CONFIDENCE = 0.5

@@ -38,6 +38,8 @@ def findings_in(exchanges: Iterable[tuple[str, str, Any, bool]], task: str = "")
     return found
 
 
+# Last, on purpose: `_run` reads the transcript, and `ledgerd.transcript` imports this
+# package for `OWN_TOOLS` and `spotlight`, which must be defined by then.
 from ledgerd.injection._run import held_reason, result_flags, run_findings  # noqa: E402
 
 
