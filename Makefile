@@ -1,5 +1,6 @@
 # Entry points. Each target installs what it needs first, so both work on a fresh clone
-# with only Python 3.11+ and access to the package registry.
+# with only Python 3.11+ and access to the package registry. `uv sync` brings the dev group
+# and with it the dev-stack and charts extras, which the production image leaves out.
 SHELL := /bin/bash
 PYTHON ?= python3
 # uv from PATH, else a private copy installed from PyPI into .tools/ (never the system Python).
@@ -22,6 +23,7 @@ test: install lint typecheck unit
 lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run hadolint Dockerfile
 
 typecheck: install
 	$(UV) run mypy .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -46,13 +47,33 @@ class NoInput(BaseModel):
     """Handlers that need nothing but the caller take this."""
 
 
-async def list_accounts(pool: Pool, principal: Principal, request: NoInput) -> ChartOfAccounts:
+class RunContext(Protocol):
+    """Which run calls (`tools.ToolContext` satisfies it)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+
+async def list_accounts(
+    pool: Pool, principal: Principal, request: NoInput, *, context: RunContext | None = None
+) -> ChartOfAccounts:
     """The tenant's chart of accounts, ordered by code."""
+    # An onboarding's own loops (run ids `<stage key>/...`) also see the chart it imported,
+    # which stays staged, outside `accounts`, until someone approves it.
+    run_id = context.run_id if context is not None else ""
     async with pool.connection() as conn:
         cursor = await conn.execute(
             """SELECT code, name, account_type, standard_category, active FROM accounts
-               WHERE tenant_id = %s ORDER BY code""",
-            (principal.tenant_id,),
+               WHERE tenant_id = %(tenant)s AND code NOT IN (
+                   SELECT code FROM onboarding_staged_accounts
+                   WHERE tenant_id = %(tenant)s AND starts_with(%(run)s, stage_key || '/'))
+               UNION ALL
+               SELECT s.code, s.name, s.account_type, a.standard_category, true
+               FROM onboarding_staged_accounts s
+               LEFT JOIN accounts a ON a.tenant_id = s.tenant_id AND a.code = s.code
+               WHERE s.tenant_id = %(tenant)s AND starts_with(%(run)s, s.stage_key || '/')
+               ORDER BY code""",
+            {"tenant": principal.tenant_id, "run": run_id},
         )
         return ChartOfAccounts(
             accounts=[Account.model_validate(row) for row in await cursor.fetchall()]

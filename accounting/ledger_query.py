@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from accounting._access import Conn, missing
+from accounting._access import Conn, not_found
 from accounting.errors import InvalidRequest
 from accounting.principals import Principal
 from accounting.transactions import Direction
@@ -427,7 +427,7 @@ async def _check_references(conn: Conn, principal: Principal, query: LedgerQuery
         found = {row["id"] for row in await cursor.fetchall()}
         for vendor_id in query.vendor_ids:
             if vendor_id not in found:
-                raise await missing(conn, principal, "vendors", "id", vendor_id)
+                raise not_found(principal, "vendors", vendor_id)
 
 
 def _rows(

@@ -6,6 +6,7 @@ schema, so a model cannot choose who it acts as (issue #3).
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,3 +64,65 @@ async def load_principal(pool: Pool, principal_id: str) -> Principal:
     if row is None:
         raise NotFound(f"principal {principal_id!r} does not exist")
     return Principal.model_validate(row)
+
+
+# Tenants whose principals may act: a closed tenant's tokens and runs stop working.
+ACTIVE_TENANT_STATUSES = ("active", "onboarding")
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a bearer token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRefused(AccessDenied):
+    """A bearer token names no usable principal: unknown, expired, revoked or tenant closed."""
+
+
+async def authenticate_token(pool: Pool, token: str) -> Principal:
+    """The principal a bearer token proves, or `TokenRefused` saying why not."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            """SELECT p.id, p.tenant_id, p.role, p.revoked_at IS NOT NULL AS revoked,
+                      p.token_expires_at IS NOT NULL AND p.token_expires_at <= now() AS expired,
+                      t.status
+               FROM principals p JOIN tenants t ON t.id = p.tenant_id
+               WHERE p.token_sha256 = %s""",
+            (token_digest(token),),
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        raise TokenRefused("unknown bearer token: it matches no principal")
+    if row["revoked"]:
+        raise TokenRefused(f"the token of {row['id']!r} was revoked; ask for a new one")
+    if row["expired"]:
+        raise TokenRefused(f"the token of {row['id']!r} has expired; ask for a new one")
+    if row["status"] not in ACTIVE_TENANT_STATUSES:
+        raise TokenRefused(
+            f"tenant {row['tenant_id']!r} is {row['status']}; its tokens no longer work"
+        )
+    return Principal(id=row["id"], tenant_id=row["tenant_id"], role=row["role"])
+
+
+async def confirm_principal(pool: Pool, principal: Principal, tenant_id: str) -> None:
+    """Raise `AccessDenied` unless `principal` is, right now, what it claims: it exists, belongs
+    to `tenant_id` with exactly this role, is not revoked, and its tenant is active."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            """SELECT p.tenant_id, p.role, p.revoked_at IS NOT NULL AS revoked, t.status
+               FROM principals p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = %s""",
+            (principal.id,),
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        raise AccessDenied(f"principal {principal.id!r} does not exist")
+    if row["tenant_id"] != tenant_id or principal.tenant_id != tenant_id:
+        raise AccessDenied(f"principal {principal.id!r} does not belong to tenant {tenant_id!r}")
+    if row["role"] != principal.role.value:
+        raise AccessDenied(
+            f"principal {principal.id!r} is a {row['role']}, not a {principal.role.value}"
+        )
+    if row["revoked"]:
+        raise AccessDenied(f"principal {principal.id!r} was revoked")
+    if row["status"] not in ACTIVE_TENANT_STATUSES:
+        raise AccessDenied(f"tenant {tenant_id!r} is {row['status']}")

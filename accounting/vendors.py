@@ -9,7 +9,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from accounting._access import Conn, missing
+from accounting._access import Conn, not_found
 from accounting._idempotency import once
 from accounting.errors import InvalidRequest
 from accounting.principals import Principal
@@ -77,9 +77,12 @@ class VendorUpsert(BaseModel):
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
 
 
+MAX_LINKED_PER_REQUEST = 5000
+
+
 class LinkTransactions(BaseModel):
     vendor_id: UUID
-    transaction_ids: list[str] = Field(min_length=1, max_length=5000)
+    transaction_ids: list[str] = Field(min_length=1, max_length=MAX_LINKED_PER_REQUEST)
 
 
 class LinkResult(BaseModel):
@@ -109,7 +112,7 @@ async def _get(conn: Conn, principal: Principal, vendor_id: UUID) -> Vendor:
     )
     row = await cursor.fetchone()
     if row is None:
-        raise await missing(conn, principal, "vendors", "id", vendor_id)
+        raise not_found(principal, "vendors", vendor_id)
     return _vendor(row)
 
 
@@ -119,9 +122,14 @@ async def search_vendors(pool: Pool, principal: Principal, request: VendorSearch
     Fuzzy trigram similarity and full-text matching are fused, so both a clean name
     ("Blue Bottle Coffee") and a messy descriptor ("SQ *BLUE BOTTLE COFF OAKLAND CA") match.
     """
-    words = [w for w in normalized_name(request.text).split() if len(w) > 1 and not w.isdigit()]
-    text = " ".join(words) or request.text.lower()
-    query = " | ".join(words) if words else text
+    tokens = normalized_name(request.text).split()
+    words = [w for w in tokens if len(w) > 1 and not w.isdigit()]
+    # Reference numbers and single letters are noise, unless they are all there is ("7 11").
+    # Either way the query is built from normalized tokens ([a-z0-9]+, never tsquery syntax);
+    # with none at all it is empty and matches nothing, and the trigram match still runs.
+    terms = words or tokens
+    text = " ".join(terms) or request.text.lower()
+    query = " | ".join(terms)
     async with pool.connection() as conn:
         cursor = await conn.execute(
             f"""SELECT {_COLUMNS},
@@ -251,7 +259,7 @@ async def link_transactions(
         found = {row["id"] for row in await cursor.fetchall()}
         for transaction_id in ids:
             if transaction_id not in found:
-                raise await missing(conn, principal, "bank_transactions", "id", transaction_id)
+                raise not_found(principal, "bank_transactions", transaction_id)
         cursor = await conn.execute(
             """UPDATE bank_transactions SET vendor_id = %s,
                       account_code = COALESCE(%s, account_code)

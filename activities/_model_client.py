@@ -185,15 +185,10 @@ async def converse(
 ) -> ModelReply:
     """The model's reply for `turn` of the thread `ref`, asked at most once per turn."""
     role_settings = settings.role_settings(role)
-    shape = shape_for(
-        role_settings,
-        structured_answer=answer is not None,
-        free_form=answer is not None and answer.free_form,
-    )
-    stored = await transcript.reply_at(pool, ref, turn)
+    shape = shape_for(role_settings, answer=answer)
+    stored, messages = await transcript.read_turn(pool, ref, turn, for_model=shape.model)
     if stored is not None:
         return await _reused(pool, ref, turn, stored)
-    messages = await transcript.messages(pool, ref, before_turn=turn, for_model=shape.model)
     if not messages or messages[-1]["role"] != "user":
         raise ApplicationError(
             f"thread {ref.thread} turn {turn}: the conversation must end with a user message",

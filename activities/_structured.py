@@ -69,9 +69,7 @@ async def structured_answer(
 ) -> Structured[T]:
     """Ask at `first_turn` (the thread's user message must be before it); repair once at
     `first_turn + 2`, after the feedback written at `first_turn + 1`."""
-    mode = shape_for(
-        settings.role_settings(role), structured_answer=True, free_form=answer.free_form
-    ).answer_mode
+    mode = shape_for(settings.role_settings(role), answer=answer).answer_mode
     result: Structured[T] = Structured(value=None)
     for turn in range(first_turn, first_turn + 2 * ATTEMPTS, 2):
         reply = await converse(

@@ -76,11 +76,7 @@ def _describe(error: anthropic.APIError) -> str:
 
 async def _probe(client: anthropic.AsyncAnthropic, settings: Settings, role: str) -> RoleCheck:
     answer = _ANSWERS.get(role)
-    shape = shape_for(
-        settings.role_settings(role),
-        structured_answer=answer is not None,
-        free_form=answer is not None and answer.free_form,
-    )
+    shape = shape_for(settings.role_settings(role), answer=answer)
     fields = request_fields(
         shape,
         system="You are checking connectivity. Reply briefly.",
@@ -109,7 +105,7 @@ async def check_models(settings: Settings) -> ModelCheck:
         model = settings.model_for(role)
         known = {model, *profile_for(model).aliases, profile_for(model).id}
         if listed is not None and not known & set(listed):
-            shape = shape_for(settings.role_settings(role), structured_answer=role in _ANSWERS)
+            shape = shape_for(settings.role_settings(role), answer=_ANSWERS.get(role))
             roles.append(
                 RoleCheck(
                     role, model, shape.describe(), False,

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from accounting.principals import Principal, Role
-from activities import ALL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.contracts import Budget, Outcome
 from ledgerd.db import Pool, apply_migrations
@@ -30,6 +28,7 @@ from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import register_search_attributes
+from ledgerd.temporal_runtime import temporal_runtime
 from standin import (
     MessagesRequest,
     OfflineModelConfig,
@@ -38,9 +37,11 @@ from standin import (
     ReplyToolUse,
 )
 from standin.scenarios._conversation import prompt_header
+from worker import running_workers
 from workflows import HydrationRequest, VendorHydration
 
 PRINCIPAL = Principal(id="bench-service", tenant_id="bench", role=Role.SERVICE)
+BUDGET_TOKENS = 10_000_000
 ANSWER = {
     "vendor_id": None,
     "canonical_name": "Unknown",
@@ -79,6 +80,12 @@ async def _ledger(pool: Pool) -> None:
         await conn.execute(
             "INSERT INTO tenants (id, name) VALUES ('bench', 'Bench') ON CONFLICT DO NOTHING"
         )
+        # Every daemon proves its principal against the platform's table before any tool runs.
+        await conn.execute(
+            "INSERT INTO principals (id, tenant_id, display_name, role) "
+            "VALUES (%s, 'bench', 'Bench service', %s) ON CONFLICT (id) DO NOTHING",
+            (PRINCIPAL.id, PRINCIPAL.role.value),
+        )
         for n in range(30):
             await conn.execute(
                 "INSERT INTO accounts (tenant_id, code, name, account_type, standard_category) "
@@ -109,11 +116,17 @@ async def measure(
         config = OfflineModelConfig(scenarios=(ReadsThenAnswers(steps),))
         async with OfflineModelServer(config, port=0) as model:
             deps = await open_dependencies(
-                load_settings(database_url=pg_url, offline_model_port=model.port)
+                # The budget must never be what ends a run here: the worker's ceiling is
+                # raised to the benchmark's budget (a run's budget may not exceed it).
+                load_settings(
+                    database_url=pg_url,
+                    offline_model_port=model.port,
+                    max_budget_tokens=BUDGET_TOKENS,
+                )
             )
             await _ledger(deps.pool)
             queue = f"bench-{steps}"
-            async with Worker(env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+            async with running_workers(env.client, task_queue=queue):
                 workflow_id = f"bench-history-{steps}"
                 result = await env.client.execute_workflow(
                     VendorHydration.run,
@@ -121,7 +134,7 @@ async def measure(
                         tenant_id="bench",
                         principal=PRINCIPAL,
                         descriptor="BENCH DESCRIPTOR",
-                        budget=Budget(max_steps=steps + 5, max_tokens=10_000_000),
+                        budget=Budget(max_steps=steps + 5, max_tokens=BUDGET_TOKENS),
                     ),
                     id=workflow_id,
                     task_queue=queue,
@@ -164,6 +177,7 @@ async def main(steps_list: Sequence[int] = (5, 20, 50)) -> list[Measurement]:
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(binary("temporal-test-server")),
                 plugins=[LedgerdPlugin()],
+                runtime=temporal_runtime(),
             )
             await register_search_attributes(env.client)
             try:

@@ -21,9 +21,7 @@ import uuid
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import ALL_ACTIVITIES
 from demo_seed import seed_demo_data
 from ledgerd.config import load_settings
 from ledgerd.db import apply_migrations
@@ -33,7 +31,9 @@ from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
 from ledgerd.stack._temporal import search_attribute_args
+from ledgerd.temporal_runtime import temporal_runtime
 from standin import OfflineModelConfig, OfflineModelServer
+from worker import running_workers
 from workflows.ledger_question import QuestionMode
 
 
@@ -84,6 +84,7 @@ async def main(latency_ms: int = 400, concurrency: int = 4, verbose: bool = Fals
                     dev_server_existing_path=str(binary("temporal")),
                     plugins=[LedgerdPlugin()],
                     dev_server_extra_args=search_attribute_args(),
+                    runtime=temporal_runtime(),
                 ) as env,
             ):
                 deps = await open_dependencies(
@@ -94,9 +95,7 @@ async def main(latency_ms: int = 400, concurrency: int = 4, verbose: bool = Fals
                     queue = f"bench-{uuid.uuid4().hex[:8]}"
                     runs: dict[str, list[CaseResult]] = {}
                     walls: dict[str, float] = {}
-                    async with Worker(
-                        env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)
-                    ):
+                    async with running_workers(env.client, task_queue=queue):
                         for mode in (QuestionMode.PLANNED, QuestionMode.STEPWISE):
                             started = time.perf_counter()
                             runs[mode.value] = await run_cases(

@@ -53,6 +53,7 @@ __all__ = [
     "demo_dataset",
     "demo_token",
     "normalized_vendor_name",
+    "open_demo_client",
     "seed_demo_data",
     "seed_fingerprint",
 ]
@@ -95,6 +96,19 @@ class SeedSummary(BaseModel):
 def demo_token(principal_id: str) -> str:
     """The documented demo bearer token of a seeded principal (e.g. "demo-token-acme-owner")."""
     return f"demo-token-{principal_id}"
+
+
+async def open_demo_client(
+    pool: Pool, tenant_id: str = "initech", name: str = "Initech LLC"
+) -> None:
+    """The demo's client to onboard: a tenant in status `onboarding` with one principal per
+    role and the documented demo tokens. Demo only: outside a demo, a platform administrator
+    creates a tenant with `ledgerd tenant create`, which issues random tokens."""
+    from accounting.principals import Role
+    from accounting.tenants import open_tenant
+
+    tokens = {role: demo_token(f"{tenant_id}-{role.value}") for role in Role}
+    await open_tenant(pool, tenant_id, name, tokens)
 
 
 def _token_sha256(principal_id: str) -> str:
@@ -188,10 +202,11 @@ async def _insert_tenant(conn: AsyncConnection[Any], tenant: DemoTenantData) -> 
         ),
     )
     await cursor.executemany(
-        "INSERT INTO principals (id, tenant_id, display_name, email, role, token_sha256) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
+        # created_at fixed like the tenant's, so the seed is identical wherever it runs.
+        "INSERT INTO principals (id, tenant_id, display_name, email, role, token_sha256, "
+        "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
         [
-            (pid, spec.id, p.display_name, p.email, p.role, _token_sha256(pid))
+            (pid, spec.id, p.display_name, p.email, p.role, _token_sha256(pid), TENANT_CREATED_AT)
             for p in spec.principals
             for pid in [f"{spec.id}-{p.role}"]
         ],

@@ -8,6 +8,7 @@ never half-way through a running daemon.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +65,23 @@ class Settings(BaseSettings):
     temporal_port: Port = 7233
     temporal_ui_port: Port = 8233
     task_queue: str = "ledgerd"
+    # Pairs, not a dict: Settings is frozen and hashable (clients are cached per Settings).
+    model_rate_limits: Annotated[tuple[tuple[str, float], ...], NoDecode] = Field(
+        default=(),
+        description="Model calls per second per model family across all workers, e.g. "
+        "`opus=1,sonnet=4,haiku=8` (`*` for any other family); unset: unlimited. "
+        "Enforced by Temporal on the model queues (ledgerd/queues.py).",
+    )
+    worker_graceful_shutdown_seconds: int = Field(
+        default=20,
+        ge=0,
+        description="On SIGTERM, how long running activities get to finish before they are "
+        "cancelled; a pod's terminationGracePeriodSeconds must exceed it.",
+    )
+    worker_health_port: Port | None = Field(
+        default=None,
+        description="Serve GET /healthz (200 while polling, 503 while draining) on this port.",
+    )
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "LEDGERD_DATABASE_URL")
@@ -121,21 +139,105 @@ class Settings(BaseSettings):
     notify_slack_webhook_url: SecretStr | None = Field(
         default=None, description="A Slack incoming webhook. A secret: never logged or echoed."
     )
-    notify_webhook_url: str | None = Field(
+    notify_webhook_url: SecretStr | None = Field(
         default=None,
-        description="Receives each notification as JSON, with an `Idempotency-Key` header.",
+        description="Receives each notification as JSON, with an `Idempotency-Key` header. "
+        "A secret (such URLs carry a token): never logged or echoed.",
     )
     smtp_host: str | None = Field(default=None, description="Email channel: the SMTP server.")
     smtp_port: Port = 25
     smtp_from: str = "ledgerd@localhost"
     smtp_username: SecretStr | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_security: Literal["starttls", "tls", "off"] = Field(
+        default="starttls",
+        description="STARTTLS (default) or implicit TLS; `off` sends in the clear and must be "
+        "chosen explicitly (a local relay).",
+    )
     # A tuple, not a list: Settings is frozen and hashable (clients are cached per Settings).
     notify_email_to: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Email recipients, comma-separated; email is sent when this and the host are set.",
     )
+
+    @field_validator("model_rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        # `opus=1,sonnet=4` reads better in a ConfigMap than JSON; JSON is accepted too.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                value = json.loads(text)
+            else:
+                pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+                if any(len(pair) != 2 for pair in pairs):
+                    raise ValueError("expected family=calls_per_second pairs, e.g. opus=1,sonnet=4")
+                value = dict(pairs)
+        if isinstance(value, dict):
+            return tuple((str(k).strip().lower(), str(v).strip()) for k, v in value.items())
+        return value
+
+    @field_validator("model_rate_limits")
+    @classmethod
+    def _positive_rates(cls, value: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        for family, rate in value:
+            if rate <= 0:
+                raise ValueError(f"the rate of {family!r} must be positive (got {rate})")
+        return value
+
+    # Security (docs/security.md). Keys are `<id>=<base64 32 bytes>`, comma-separated, newest
+    # first; unset, a development key is generated into the state folder.
+    signing_keys: SecretStr | None = Field(
+        default=None, description="HMAC keys of decision and action credentials."
+    )
+    payload_keys: SecretStr | None = Field(
+        default=None, description="AES-256-GCM keys of workflow payloads (the payload codec)."
+    )
+    require_configured_keys: bool = Field(
+        default=False,
+        description="Production: refuse to start on a generated development key.",
+    )
+    credential_ttl_seconds: int = Field(
+        default=600, ge=30, le=3600, description="Lifetime of a decision credential."
+    )
+    token_ttl_days: int = Field(
+        default=90, ge=1, le=730, description="Lifetime of a principal's bearer token."
+    )
+    offline_model: bool = Field(
+        default=False,
+        description="Use the offline stand-in when no ANTHROPIC_* variable is set. `ledgerd dev` "
+        "sets it for its children; a worker without it and without a model refuses to start.",
+    )
+    codec_ui_key: SecretStr | None = Field(
+        default=None,
+        description="Development only: a capability path segment that lets the local Temporal "
+        "UI decode payloads without a bearer token (`ledgerd dev` generates one).",
+    )
+    codec_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origins (the Temporal UI's) allowed to call the codec server."
+    )
+    max_budget_steps: int = Field(default=50, ge=1, le=500)
+    max_budget_tokens: int = Field(default=1_000_000, ge=1_000)
+    max_budget_seconds: int = Field(default=3600, ge=10)
+    rate_limit_per_principal: int = Field(
+        default=120, ge=1, description="Requests per minute one principal may make."
+    )
+    rate_limit_per_tenant: int = Field(
+        default=600, ge=1, description="Requests per minute all principals of a tenant may make."
+    )
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, description="HTTP body limit.")
+    redact_model_calls: bool = Field(
+        default=True,
+        description="Redact PII from model-call content leaving the process (exported spans, "
+        "when LEDGERD_CAPTURE_MESSAGE_CONTENT is on); exports are always redacted.",
+    )
+
+    @field_validator("codec_cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("notify_email_to", mode="before")
     @classmethod
@@ -189,6 +291,10 @@ class Settings(BaseSettings):
                 "LEDGERD_EMBEDDER=http needs LEDGERD_EMBEDDING_URL and LEDGERD_EMBEDDING_MODEL"
             )
         return self
+
+    @property
+    def rate_limits_by_family(self) -> dict[str, float]:
+        return dict(self.model_rate_limits)
 
     def model_for(self, role: str) -> str:
         return self.role_settings(role).model

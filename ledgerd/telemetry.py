@@ -7,10 +7,15 @@ become child spans of whatever runs them (a tool call, a transcript write) throu
 instrumentation, with the statement text only: parameters are never captured, and ledgerd's
 SQL always passes values as parameters.
 
-Exporters follow the OpenTelemetry conventions: `OTEL_TRACES_EXPORTER` and
-`OTEL_METRICS_EXPORTER` (`otlp`, `console` or `none`), and with `otlp` the
-`OTEL_EXPORTER_OTLP_*` variables (OTLP over HTTP); with nothing set, spans and measurements
-are made but not exported. When metrics go to an OTLP endpoint, Temporal's Core runtime
+Every standard variable means what it means to any OpenTelemetry SDK: `OTEL_SDK_DISABLED`,
+`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_EXPORTER` and
+`OTEL_METRICS_EXPORTER` (lists of `otlp`, `console`, `none`), `OTEL_EXPORTER_OTLP_PROTOCOL`
+(`http/protobuf` or `grpc`, per signal too), the `OTEL_EXPORTER_OTLP_*` endpoint, headers,
+timeout, compression, certificate and insecure settings (the exporters read them),
+`OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`/`_TIMEOUT` and
+`OTEL_PROPAGATORS`. One deliberate difference: with no exporter and no endpoint set, nothing
+is exported (spans and measurements are still made), so a laptop without a collector is not
+flooded with connection errors. When metrics go to an OTLP endpoint, Temporal's Core runtime
 exports its SDK metrics (`temporal_*`: task latencies, slots, polls) and the workflow-side
 metrics of `workflows/_metrics.py` to the same endpoint; otherwise it exports none.
 """
@@ -19,104 +24,103 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
+from urllib.parse import unquote
 
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
+    MetricExporter,
     MetricReader,
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.util.re import parse_env_headers
 from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
-from temporalio.runtime import OpenTelemetryConfig, Runtime, TelemetryConfig
+
+from ledgerd.otel_env import chosen_exporters, otlp_protocol
 
 _configured: ReplaySafeTracerProvider | None = None
 _meters: MeterProvider | None = None
 
-# Approval waits last hours to days; Core's default buckets stop far below that.
-_APPROVAL_WAIT_BUCKETS = [60.0, 600.0, 3600.0, 4 * 3600.0, 24 * 3600.0, 72 * 3600.0, 168 * 3600.0]
+
+def _resource(service: str, env: Mapping[str, str]) -> Resource:
+    """`service` unless the environment names the service: `OTEL_SERVICE_NAME`, then
+    `service.name` in `OTEL_RESOURCE_ATTRIBUTES`, win over ledgerd's default, as they would
+    for any OpenTelemetry SDK."""
+    base = Resource.create({"service.name": service})
+    attributes: dict[str, str] = {}
+    for pair in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, _, value = pair.partition("=")
+        if key.strip() and value.strip():
+            attributes[key.strip()] = unquote(value.strip())
+    if env.get("OTEL_SERVICE_NAME"):
+        attributes["service.name"] = env["OTEL_SERVICE_NAME"]
+    return base.merge(Resource(attributes))
 
 
-def _resource(service: str) -> Resource:
-    return Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)})
+def _span_exporters(env: Mapping[str, str]) -> list[SpanExporter]:
+    exporters: list[SpanExporter] = []
+    for name in chosen_exporters("TRACES", env):
+        if name == "console":
+            exporters.append(ConsoleSpanExporter())
+        elif otlp_protocol("TRACES", env) == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
+
+            exporters.append(GrpcSpanExporter())  # reads every OTEL_EXPORTER_OTLP_* itself
+        else:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporters.append(OTLPSpanExporter())
+    return [_redacting(exporter) for exporter in exporters]
 
 
-def _endpoint(signal: str, env: Mapping[str, str]) -> str | None:
-    return env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") or env.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT"
-    )
+def _metric_readers(env: Mapping[str, str]) -> list[MetricReader]:
+    readers: list[MetricReader] = []
+    for name in chosen_exporters("METRICS", env):
+        exporter: MetricExporter
+        if name == "console":
+            exporter = ConsoleMetricExporter()
+        elif otlp_protocol("METRICS", env) == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter as GrpcMetricExporter,
+            )
+
+            exporter = GrpcMetricExporter()
+        else:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+            exporter = OTLPMetricExporter()
+        # The reader takes OTEL_METRIC_EXPORT_INTERVAL and _TIMEOUT from the environment.
+        readers.append(PeriodicExportingMetricReader(exporter))
+    return readers
 
 
-def _chosen(signal: str, env: Mapping[str, str]) -> str:
-    """`otlp`, `console` or `none` for TRACES or METRICS; unset means otlp if an endpoint is."""
-    chosen = env.get(f"OTEL_{signal}_EXPORTER", "").strip().lower()
-    if not chosen:
-        return "otlp" if _endpoint(signal, env) else "none"
-    return chosen
+def _redacting(exporter: SpanExporter) -> SpanExporter:
+    """Model-call content (only present when captured) leaves the process redacted unless
+    LEDGERD_REDACT_MODEL_CALLS=false."""
+    from ledgerd.config import ConfigError, get_settings
+    from ledgerd.span_redaction import RedactingExporter
 
-
-def _exporter() -> SpanExporter | None:
-    chosen = _chosen("TRACES", os.environ)
-    if chosen == "console":
-        return ConsoleSpanExporter()
-    if chosen == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter()
-    return None
-
-
-def _metric_readers() -> list[MetricReader]:
-    chosen = _chosen("METRICS", os.environ)
-    if chosen == "console":
-        return [PeriodicExportingMetricReader(ConsoleMetricExporter())]
-    if chosen == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-        return [PeriodicExportingMetricReader(OTLPMetricExporter())]
-    return []
-
-
-def temporal_metrics_config(env: Mapping[str, str]) -> OpenTelemetryConfig | None:
-    """Where Temporal's Core runtime sends its metrics: the OTLP/HTTP metrics endpoint the
-    `OTEL_*` variables name (as the OpenTelemetry SDK would resolve it), or None."""
-    endpoint = _endpoint("METRICS", env)
-    if _chosen("METRICS", env) != "otlp" or not endpoint:
-        return None
-    if not env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):  # the signal's own one is used as is
-        endpoint = endpoint.rstrip("/") + "/v1/metrics"
-    headers = env.get("OTEL_EXPORTER_OTLP_METRICS_HEADERS") or env.get(
-        "OTEL_EXPORTER_OTLP_HEADERS", ""
-    )
-    interval = env.get("OTEL_METRIC_EXPORT_INTERVAL", "")
-    return OpenTelemetryConfig(
-        url=endpoint,
-        http=True,
-        headers=parse_env_headers(headers, liberal=True) or None,
-        metric_periodicity=timedelta(milliseconds=int(interval)) if interval.isdigit() else None,
-        durations_as_seconds=True,  # like ledgerd's own durations
-        histogram_bucket_overrides={"ledgerd.approval.wait": _APPROVAL_WAIT_BUCKETS},
-    )
+    try:
+        redact = get_settings().redact_model_calls
+    except ConfigError:
+        redact = True  # the process will refuse its configuration anyway; stay safe
+    return RedactingExporter(exporter) if redact else exporter
 
 
 def configure_metrics(service: str = "ledgerd") -> MeterProvider:
-    """Install the meter provider once per process (and point Temporal's runtime at the same
-    OTLP endpoint); return it. Must run before the first Temporal client connects, as the
-    runtime is chosen then: `LedgerdPlugin` runs it when it is built."""
+    """Install the meter provider once per process; return it. Temporal's runtime exports
+    its own metrics to the same endpoint (`ledgerd.temporal_runtime`)."""
     global _meters
     if _meters is None:
-        _meters = MeterProvider(metric_readers=_metric_readers(), resource=_resource(service))
+        _meters = MeterProvider(
+            metric_readers=_metric_readers(os.environ), resource=_resource(service, os.environ)
+        )
         metrics.set_meter_provider(_meters)
-        temporal = temporal_metrics_config(os.environ)
-        if temporal is not None:
-            Runtime.set_default(
-                Runtime(telemetry=TelemetryConfig(metrics=temporal)), error_if_already_set=False
-            )
     return _meters
 
 
@@ -125,9 +129,9 @@ def configure_tracing(service: str = "ledgerd") -> ReplaySafeTracerProvider:
     provider once per process; return the tracer provider."""
     global _configured
     if _configured is None:
-        provider = create_tracer_provider(resource=_resource(service))
-        exporter = _exporter()
-        if exporter is not None:
+        # The sampler comes from OTEL_TRACES_SAMPLER(_ARG), the batching from OTEL_BSP_*.
+        provider = create_tracer_provider(resource=_resource(service, os.environ))
+        for exporter in _span_exporters(os.environ):
             provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         # Before any pool opens: the instrumentation wraps connections as they are made.

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -31,6 +32,18 @@ UNANSWERED = (
     "This call did not complete (its step failed or was interrupted); it was not run. "
     "Call it again if it is still needed."
 )
+
+
+@dataclass
+class ReadStats:
+    """Transcript reads of this process (queries and rows), for the benchmarks' cost table:
+    what a run reads back must grow linearly with its steps, not with their square."""
+
+    queries: int = 0
+    rows: int = 0
+
+
+READS = ReadStats()
 
 
 @dataclass(frozen=True)
@@ -69,29 +82,74 @@ async def append_all(pool: Pool, ref: RunRef, *entries: Entry) -> None:
         await write(conn, ref, *entries)
 
 
+@dataclass
+class _Thread:
+    """What this worker has read of one thread: rows by (turn, position), and the highest
+    `seq` among them (every row numbered at or below it has been seen: migration 0011)."""
+
+    seq: int = -1
+    rows: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+
+
+# Threads this worker read lately, least recently used first. A turn reads only the rows
+# numbered above what it holds, so a run's reads grow with its steps, not their square. It
+# is only a cache: after a restart, or for a thread another worker wrote, the query below
+# simply returns more rows; a retry's overwrite gets a new number and replaces the old row.
+_THREADS: OrderedDict[tuple[str, str], _Thread] = OrderedDict()
+_MAX_THREADS = 256
+
+
+async def _thread_rows(pool: Pool, ref: RunRef) -> dict[tuple[int, int], dict[str, Any]]:
+    key = (ref.run_id, ref.thread)
+    cached = _THREADS.get(key) or _Thread()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            """SELECT turn, position, role, content, model, seq FROM transcript_entries
+               WHERE run_id = %s AND thread = %s AND seq > %s ORDER BY seq""",
+            (ref.run_id, ref.thread, cached.seq),
+        )
+        fresh = await cursor.fetchall()
+    READS.queries += 1
+    READS.rows += len(fresh)
+    for row in fresh:
+        place = (row["turn"], row["position"])
+        held = cached.rows.get(place)
+        # Two reads of one thread may finish out of order: the higher number wins.
+        if held is None or row["seq"] > held["seq"]:
+            cached.rows[place] = row
+        cached.seq = max(cached.seq, row["seq"])
+    _THREADS[key] = cached
+    _THREADS.move_to_end(key)
+    while len(_THREADS) > _MAX_THREADS:
+        _THREADS.popitem(last=False)
+    return cached.rows
+
+
 async def entries(
     pool: Pool, ref: RunRef, *, before_turn: int | None = None
 ) -> list[dict[str, Any]]:
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            """SELECT turn, position, role, content, model FROM transcript_entries
-               WHERE run_id = %s AND thread = %s AND (%s::int IS NULL OR turn < %s::int)
-               ORDER BY turn, position""",
-            (ref.run_id, ref.thread, before_turn, before_turn),
-        )
-        return await cursor.fetchall()
+    """The thread's entries in (turn, position) order, those before `before_turn` only if
+    given. Rows are shared with the cache: read them, never change them."""
+    rows = await _thread_rows(pool, ref)
+    return [rows[place] for place in sorted(rows) if before_turn is None or place[0] < before_turn]
 
 
 async def reply_at(pool: Pool, ref: RunRef, turn: int) -> dict[str, Any] | None:
     """The model's stored reply for `turn`, if an earlier attempt already got it."""
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            """SELECT content, model FROM transcript_entries
-               WHERE run_id = %s AND thread = %s AND turn = %s AND position = 0
-                 AND role = 'assistant'""",
-            (ref.run_id, ref.thread, turn),
-        )
-        return await cursor.fetchone()
+    row = (await _thread_rows(pool, ref)).get((turn, 0))
+    return row if row is not None and row["role"] == "assistant" else None
+
+
+async def read_turn(
+    pool: Pool, ref: RunRef, turn: int, *, for_model: str | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """In one read: the stored reply of `turn` (an earlier attempt got it), and the thread up
+    to that turn as Messages API `messages` for `for_model`."""
+    rows = await _thread_rows(pool, ref)
+    stored = rows.get((turn, 0))
+    before = [rows[place] for place in sorted(rows) if place[0] < turn]
+    reply = stored if stored is not None and stored["role"] == "assistant" else None
+    return reply, as_messages(before, for_model)
 
 
 async def messages(

@@ -41,6 +41,9 @@ class OfflineModelConfig:
     # A fault mode the daemons' scripts apply (scenarios/_misbehave.py): `MODE` or
     # `MODE:daemon,daemon`. None: the scripts answer as well as they can.
     misbehave: str | None = None
+    # `/_control/*` returns every recorded prompt: on for in-process servers (tests), off for
+    # the standalone process unless LEDGERD_OFFLINE_CONTROL=1 (docs/security.md).
+    control: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_rate <= 1.0:
@@ -72,6 +75,7 @@ class OfflineModelConfig:
                 fault_rate=_number(env, ENV_FAULT_RATE, float, 0.0),
                 seed=_number(env, ENV_FAULT_SEED, int, 0),
                 misbehave=misbehave,
+                control=env.get("LEDGERD_OFFLINE_CONTROL") == "1",
             )
         except ValueError as error:
             if misbehave and "misbehaviour" in str(error):

@@ -344,11 +344,14 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
         Route("/v1/models", models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", model, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
-        Route("/_control/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_control/requests", requests, methods=["GET", "DELETE"]),
-        Route("/_control/misbehave", misbehave, methods=["GET", "POST", "DELETE"]),
-        Route("/_control/reset", reset, methods=["POST"]),
     ]
+    if state.config.control:
+        routes += [
+            Route("/_control/faults", faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_control/requests", requests, methods=["GET", "DELETE"]),
+            Route("/_control/misbehave", misbehave, methods=["GET", "POST", "DELETE"]),
+            Route("/_control/reset", reset, methods=["POST"]),
+        ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.offline = state
     return app

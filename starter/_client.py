@@ -9,17 +9,14 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from ledgerd import search_attributes as sa
 from ledgerd.config import Settings, get_settings
+from ledgerd.connection import connect_client
 from ledgerd.plugin import LedgerdPlugin
 
 
 async def connect(settings: Settings | None = None) -> Client:
     """A Temporal client with ledgerd's data converter, for starting and steering daemons."""
     settings = settings or get_settings()
-    return await Client.connect(
-        settings.effective_temporal_address,
-        namespace=settings.temporal_namespace,
-        plugins=[LedgerdPlugin()],
-    )
+    return await connect_client(settings, [LedgerdPlugin(settings=settings)])
 
 
 def daemon_attributes(tenant_id: str, daemon: str) -> TypedSearchAttributes:

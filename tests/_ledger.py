@@ -23,6 +23,12 @@ ACCOUNTS = [
 async def small_ledger(pool: Pool) -> None:
     async with pool.connection() as conn, conn.transaction():
         await conn.execute("INSERT INTO tenants (id, name) VALUES ('acme', 'Acme Robotics')")
+        # Daemons prove their principal against the platform's table before any tool runs.
+        await conn.execute(
+            "INSERT INTO principals (id, tenant_id, display_name, role) "
+            "VALUES (%s, 'acme', 'Acme accountant', %s) ON CONFLICT (id) DO NOTHING",
+            (ACCOUNTANT.id, ACCOUNTANT.role.value),
+        )
         for code, name, category in ACCOUNTS:
             await conn.execute(
                 "INSERT INTO accounts (tenant_id, code, name, account_type, standard_category) "

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
 
 from accounting.clients import ClientProfile
 from accounting.principals import Principal, Role
 from accounting.tenants import open_tenant
 from ledgerd.db import Pool
-from ledgerd.onboarding import ChartFormat, OnboardingRequest
+from ledgerd.onboarding import ChartFormat, Decision, DecisionReceipt, OnboardingRequest
+from starter.client_onboarding import decide_onboarding, signed_decision
 from tests._ledger import BLUE_BOTTLE, UBER
 
 TENANT = "initech"
@@ -56,3 +60,19 @@ def onboarding_request(**changes: object) -> OnboardingRequest:
         "top_vendors": 2,
     }
     return OnboardingRequest.model_validate(fields | changes)
+
+
+# Credentials are issued at the server's time, not the wall clock: the workflow checks their
+# expiry by workflow time, and the shared time-skipping server's clock runs days ahead once any
+# test has skipped through an onboarding's timers.
+
+
+async def signed(
+    env: WorkflowEnvironment, decision: Decision, approver: Principal, workflow_id: str
+) -> Decision:
+    return signed_decision(decision, approver, workflow_id, now=await env.get_current_time())
+
+
+async def decide(env: WorkflowEnvironment, workflow_id: str, **how: Any) -> DecisionReceipt:
+    """`starter.decide_onboarding` on `env`'s client, signed at `env`'s time."""
+    return await decide_onboarding(env.client, workflow_id, now=await env.get_current_time(), **how)

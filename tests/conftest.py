@@ -16,19 +16,31 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import ALL_ACTIVITIES
 from ledgerd.config import load_settings
 from ledgerd.db import Pool, apply_migrations, open_pool
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies, open_dependencies
 from ledgerd.stack import EmbeddedPostgres, binary, free_port
-from ledgerd.stack._temporal import register_search_attributes, search_attribute_args
+from ledgerd.stack._temporal import (
+    dynamic_config_args,
+    register_search_attributes,
+    search_attribute_args,
+)
+from ledgerd.temporal_runtime import temporal_runtime
 from standin import OfflineModelConfig, OfflineModelServer
+from worker import running_workers
+
+# The test keys are set in tests/__init__.py, before anything here imports ledgerd.
 
 TEMPLATE = "ledgerd_template"
+
+# Every Temporal client of the test process uses ledgerd's runtime, shut down at exit (see
+# ledgerd.temporal_runtime); Temporal's default one would outlive Python and could abort
+# the run after its last test.
+Runtime.prevent_default()  # type: ignore[no-untyped-call]  # untyped in temporalio
 _counter = itertools.count()
 
 
@@ -134,6 +146,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary("temporal-test-server")),
         plugins=[LedgerdPlugin()],
+        runtime=temporal_runtime(),
     )
     await register_search_attributes(env.client)
     try:
@@ -148,7 +161,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary("temporal")),
         plugins=[LedgerdPlugin()],
-        dev_server_extra_args=search_attribute_args(),
+        dev_server_extra_args=search_attribute_args() + dynamic_config_args(),
+        runtime=temporal_runtime(),
     )
     try:
         yield env
@@ -187,13 +201,13 @@ async def deps(
 
 @asynccontextmanager
 async def running_worker(env: WorkflowEnvironment) -> AsyncIterator[str]:
-    """A worker on a fresh task queue; yields the queue.
+    """The workers of a fresh task queue (its model queues included); yields the queue.
 
     The environment's client carries `LedgerdPlugin`, which brings the workflows and the
-    sandbox; the worker adds the activities, as `worker.py` does.
+    sandbox; `worker.py` adds each queue's activities.
     """
     queue = f"test-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+    async with running_workers(env.client, task_queue=queue):
         yield queue
 
 

@@ -58,7 +58,8 @@ async def seed(deps: Dependencies) -> None:
         for principal_id, tenant, role in PRINCIPALS:
             await conn.execute(
                 "INSERT INTO principals (id, tenant_id, display_name, role, token_sha256) "
-                "VALUES (%s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET token_sha256 = EXCLUDED.token_sha256",
                 (
                     principal_id,
                     tenant,
@@ -119,8 +120,13 @@ class Api:
 
 @asynccontextmanager
 async def serving(
-    env: WorkflowEnvironment, deps: Dependencies, model: OfflineModelServer, queue: str
+    env: WorkflowEnvironment,
+    deps: Dependencies,
+    model: OfflineModelServer,
+    queue: str,
+    **overrides: object,
 ) -> AsyncIterator[Api]:
+    """The API on `queue`; `overrides` change its settings (limits, ceilings)."""
     starts = RecordStarts()
     config = env.client.config()
     config["interceptors"] = [*config["interceptors"], starts]
@@ -129,6 +135,7 @@ async def serving(
         database_url=deps.settings.effective_database_url,
         task_queue=queue,
         offline_model_port=model.port,
+        **overrides,
     )
     app = create_app(settings, temporal_client=client, pool=deps.pool)
     transport = httpx.ASGITransport(app=app)
@@ -311,7 +318,10 @@ async def test_a_viewer_or_service_cannot_decide_and_a_viewer_cannot_start(idle_
         )
         assert response.status_code == 403, response.text
         assert error_of(response)["type"] == "forbidden"
-        assert "accountant or owner" in error_of(response)["message"]
+        assert (
+            "api 'POST /v1/approvals/{workflow_id}/decision' is for accountant, owner only"
+            in error_of(response)["message"]
+        )
     response = await idle_api.http.post(
         "/v1/vendor-hydrations", json={"descriptor": BLUE_BOTTLE}, headers=auth("acme-viewer")
     )

@@ -10,7 +10,7 @@ import ledgerd.cli
 
 PACKAGE = Path(ledgerd.cli.__file__).parent
 FACES = {"__init__", "__main__"}  # they assemble the package; nothing imports them back
-SHARED = {"output", "context"}
+SHARED = {"output", "context", "errors"}
 
 
 def _cli_imports(path: Path) -> set[str]:

@@ -12,6 +12,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from accounting.principals import Principal
+from ledgerd.db import Pool
 from ledgerd.onboarding import (
     Action,
     Decision,
@@ -19,13 +21,25 @@ from ledgerd.onboarding import (
     OnboardingResult,
     PendingApproval,
 )
+from ledgerd.onboarding._chart_import import ChartImportError
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies
 from ledgerd.stack import binary
 from ledgerd.stack._temporal import register_search_attributes
+from ledgerd.temporal_runtime import temporal_runtime
 from starter import decide_onboarding, start_client_onboarding
-from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, initech, onboarding_request
+from starter.client_onboarding import signed_decision
+from tests._onboarding import (
+    ACCOUNTANT,
+    OWNER,
+    VIEWER,
+    decide,
+    initech,
+    onboarding_request,
+    signed,
+)
 from tests.conftest import record_history, running_worker
+from worker import running_workers
 from workflows import ClientOnboarding
 
 Handle = WorkflowHandle[ClientOnboarding, OnboardingResult]
@@ -48,6 +62,12 @@ async def pending(handle: Handle, other_than: str | None = None) -> PendingAppro
             return found
         await asyncio.sleep(0.05)
     raise AssertionError("no approval became pending")
+
+
+async def staged_rows(pool: Pool) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT count(*) AS n FROM onboarding_staged_accounts")
+        return int((await cursor.fetchone() or {})["n"])
 
 
 async def outbox(deps: Dependencies) -> list[str]:
@@ -76,8 +96,8 @@ async def test_approve_applies_the_proposal(
         asked = await pending(handle)
         assert {m.code: m.standard_category for m in asked.proposal.mappings}["6000"] == "software"
         assert {r.vendor_name for r in asked.proposal.rules} == {"Blue Bottle Coffee", "Uber"}
-        receipt = await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
+        receipt = await decide(
+            time_skipping_env, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
         )
         result = await handle.result()
     await record_history(time_skipping_env, handle.id, "client_onboarding_approved")
@@ -103,13 +123,16 @@ async def test_reject_revises_then_approve(
 ) -> None:
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
-        handle = await start(time_skipping_env, queue, top_vendors=0)
+        # Both are asked from the start: only those asked may decide.
+        handle = await start(
+            time_skipping_env, queue, top_vendors=0, approvers=[ACCOUNTANT.id, OWNER.id]
+        )
         first = await pending(handle)
         assert {m.code: m.standard_category for m in first.proposal.mappings}[
             "6300"
         ] == "other_expense"
-        await decide_onboarding(
-            time_skipping_env.client,
+        await decide(
+            time_skipping_env,
             handle.id,
             approver=OWNER,
             action=Action.REJECT,
@@ -120,9 +143,7 @@ async def test_reject_revises_then_approve(
         assert {m.code: m.standard_category for m in second.proposal.mappings}[
             "6300"
         ] == "office_supplies"
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=OWNER, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=OWNER, action=Action.APPROVE)
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.APPLIED
     assert result.applied is not None and result.applied.mappings == second.proposal.mappings
@@ -138,8 +159,8 @@ async def test_edit_applies_the_corrected_proposal_and_invalid_edits_are_refused
         wrong_type = asked.proposal.model_copy(deep=True)
         wrong_type.mappings[0].standard_category = "software"  # 1000 is a bank account
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await decide_onboarding(
-                time_skipping_env.client,
+            await decide(
+                time_skipping_env,
                 handle.id,
                 approver=ACCOUNTANT,
                 action=Action.EDIT,
@@ -148,8 +169,8 @@ async def test_edit_applies_the_corrected_proposal_and_invalid_edits_are_refused
         assert "a asset account cannot map to 'software'" in str(refused.value.cause)
         edited = asked.proposal.model_copy(deep=True)
         next(m for m in edited.mappings if m.code == "6300").standard_category = "training"
-        await decide_onboarding(
-            time_skipping_env.client,
+        await decide(
+            time_skipping_env,
             handle.id,
             approver=ACCOUNTANT,
             action=Action.EDIT,
@@ -166,20 +187,23 @@ async def test_unauthorised_and_stale_decisions_are_refused_without_touching_his
     async with running_worker(time_skipping_env) as queue:
         handle = await start(time_skipping_env, queue, top_vendors=0)
         asked = await pending(handle)
+
+        async def approving(approval_id: str, approver: Principal) -> Decision:
+            decision = Decision(approval_id=approval_id, action=Action.APPROVE)
+            return await signed(time_skipping_env, decision, approver, handle.id)
+
         attempts: list[tuple[Decision, str]] = [
             (
-                Decision(approval_id=asked.approval_id, approver=VIEWER, action=Action.APPROVE),
-                "is a viewer; an accountant or owner must decide",
+                await approving(asked.approval_id, VIEWER),
+                "is a viewer; update 'decide' is for accountant, owner only",
             ),
             (
-                Decision(approval_id="stale-id", approver=ACCOUNTANT, action=Action.APPROVE),
+                await approving("stale-id", ACCOUNTANT),
                 "approval id 'stale-id' is not the pending request",
             ),
             (
-                Decision(
-                    approval_id=asked.approval_id,
-                    approver=ACCOUNTANT.model_copy(update={"tenant_id": "acme"}),
-                    action=Action.APPROVE,
+                await approving(
+                    asked.approval_id, ACCOUNTANT.model_copy(update={"tenant_id": "acme"})
                 ),
                 "is not of tenant 'initech'",
             ),
@@ -190,9 +214,7 @@ async def test_unauthorised_and_stale_decisions_are_refused_without_touching_his
             assert reason in str(refused.value.cause)
         assert await update_events(handle) == 0
         assert await handle.query(ClientOnboarding.pending_approval) == asked
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=ACCOUNTANT, action=Action.APPROVE)
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED
         assert await update_events(handle) == 1
 
@@ -209,8 +231,13 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
         )
         await handle.signal(
             ClientOnboarding.submit_decision,
-            Decision(
-                approval_id=asked.approval_id, approver=VIEWER, action=Action.APPROVE
+            (
+                await signed(
+                    time_skipping_env,
+                    Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+                    VIEWER,
+                    handle.id,
+                )
             ).model_dump(mode="json"),
         )
         for _ in range(100):
@@ -218,10 +245,15 @@ async def test_an_invalid_signal_is_recorded_and_ignored_then_a_valid_one_approv
             if len(status.ignored_signals) == 2:
                 break
             await asyncio.sleep(0.05)
-        assert status.ignored_signals[0].startswith("invalid decision: approver: Field required")
-        assert "an accountant or owner must decide" in status.ignored_signals[1]
-        valid: dict[str, Any] = Decision(
-            approval_id=asked.approval_id, approver=ACCOUNTANT, action=Action.APPROVE
+        assert status.ignored_signals[0].startswith("invalid decision: action: Input should be")
+        assert "is for accountant, owner only" in status.ignored_signals[1]
+        valid: dict[str, Any] = (
+            await signed(
+                time_skipping_env,
+                Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+                ACCOUNTANT,
+                handle.id,
+            )
         ).model_dump(mode="json")
         await handle.signal(ClientOnboarding.submit_decision, valid)
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED
@@ -231,7 +263,9 @@ async def test_reminder_escalation_and_expiry_fire_on_schedule(deps: Dependencie
     # A test server of its own: time skipping is global to a server, and another test's
     # activity in flight would hold the clock.
     time_skipping_env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary("temporal-test-server")), plugins=[LedgerdPlugin()]
+        test_server_existing_path=str(binary("temporal-test-server")),
+        plugins=[LedgerdPlugin()],
+        runtime=temporal_runtime(),
     )
     await register_search_attributes(time_skipping_env.client)
     try:
@@ -249,6 +283,7 @@ async def _expire(time_skipping_env: WorkflowEnvironment, deps: Dependencies) ->
     await record_history(time_skipping_env, handle.id, "client_onboarding_expired")
     assert result.outcome is OnboardingOutcome.EXPIRED
     assert await outbox(deps) == ["approval", "reminder", "escalation", "expired"]
+    assert await staged_rows(deps.pool) == 0  # nothing of the unapproved chart is kept
     history = await handle.fetch_history()
     fired = [
         e.event_time.ToDatetime()
@@ -294,15 +329,15 @@ async def test_the_worker_restarting_while_waiting_loses_nothing(
         handle = await start(dev_env, queue, top_vendors=0)
         asked = await pending(handle)
     # No worker at all now; the run waits in Temporal. A new worker on the same queue resumes.
-    from temporalio.worker import Worker
-
-    from activities import ALL_ACTIVITIES
-
-    async with Worker(dev_env.client, task_queue=queue, activities=list(ALL_ACTIVITIES)):
+    async with running_workers(dev_env.client, task_queue=queue):
         # The new worker rebuilds the run from history and accepts the pending decision.
         await handle.execute_update(
             ClientOnboarding.decide,
-            Decision(approval_id=asked.approval_id, approver=ACCOUNTANT, action=Action.APPROVE),
+            signed_decision(
+                Decision(approval_id=asked.approval_id, action=Action.APPROVE),
+                ACCOUNTANT,
+                handle.id,
+            ),
         )
         assert (await handle.result()).outcome is OnboardingOutcome.APPLIED
 
@@ -312,9 +347,20 @@ async def test_a_bad_export_fails_with_the_row_and_column(
 ) -> None:
     await initech(deps.pool)
     bad = "Account #,Account,Type\n1000,Checking,Bank\n6100,Coffee,Expences\n"
+    where = "row 3, column 'Type': unknown account type 'Expences'"
     async with running_worker(time_skipping_env) as queue:
-        handle = await start(time_skipping_env, queue, chart_csv=bad)
+        # The starter refuses the file before anything runs...
+        with pytest.raises(ChartImportError, match=where):
+            await start(time_skipping_env, queue, chart_csv=bad)
+        # ...and a run started without it (by type name) fails on it, naming the same place.
+        handle = await time_skipping_env.client.start_workflow(
+            "ClientOnboarding",
+            onboarding_request(chart_csv=bad),
+            id=f"client-onboarding-{uuid.uuid4()}",
+            task_queue=queue,
+            result_type=OnboardingResult,
+        )
         result = await handle.result()
     assert result.outcome is OnboardingOutcome.FAILED
-    assert "row 3, column 'Type': unknown account type 'Expences'" in result.reason
+    assert where in result.reason
     assert await outbox(deps) == ["failed"]

@@ -150,7 +150,7 @@ async def exported(pool: Pool, **options: Any) -> tuple[list[dict[str, Any]], st
 
 
 async def test_no_email_phone_card_or_name_survives_the_export(rated: Pool) -> None:
-    lines, text, _ = await exported(rated)
+    lines, text, _ = await exported(rated, tenant_id="acme")
     assert {line["type"] for line in lines} == {"sft", "preference"}
     for secret in (EMAIL, "555-0134", "4111", PERSON, "Maya", "Chen", "Elena"):
         assert secret not in text, secret
@@ -212,15 +212,16 @@ def approved_task() -> str:
 
 
 async def test_kind_tenant_and_min_reward_filter(rated: Pool) -> None:
-    sft, _, _ = await exported(rated, kind=DatasetKind.SFT)
+    # An export is always one tenant's: never another tenant's line, nor its name.
+    sft, text, _ = await exported(rated, tenant_id="acme", kind=DatasetKind.SFT)
     assert {line["type"] for line in sft} == {"sft"}
-    assert {line["metadata"]["workflow_id"] for line in sft} == {
-        "approved",
-        "well-rated",
-        "globex-run",
-    }
+    assert {line["metadata"]["workflow_id"] for line in sft} == {"approved", "well-rated"}
+    assert "globex" not in text
+    theirs, _, _ = await exported(rated, tenant_id="globex", kind=DatasetKind.SFT)
+    assert [line["metadata"]["workflow_id"] for line in theirs] == ["globex-run"]
+    assert {line["metadata"]["tenant_id"] for line in theirs} == {"globex"}
 
-    pairs, _, _ = await exported(rated, kind=DatasetKind.PREFERENCE)
+    pairs, _, _ = await exported(rated, tenant_id="acme", kind=DatasetKind.PREFERENCE)
     assert [line["type"] for line in pairs] == ["preference"]
 
     rewards = {line["metadata"]["workflow_id"]: line["metadata"]["reward"] for line in sft}
@@ -257,3 +258,7 @@ async def test_cli_writes_the_file(rated: Pool, pg_url: str, tmp_path: Path) -> 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["metadata"]["workflow_id"] for line in lines] == ["approved", "well-rated"]
     assert os.listdir(tmp_path) == ["dataset.jsonl"]  # no partial file left behind
+    mixed = await asyncio.to_thread(
+        CliRunner().invoke, app, ["dataset", "export"], env={"DATABASE_URL": pg_url}
+    )
+    assert mixed.exit_code == 2 and "--tenant" in mixed.output  # one tenant, always named

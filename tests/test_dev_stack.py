@@ -32,6 +32,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from ledgerd.config import load_settings
 from ledgerd.stack import free_port
+from ledgerd.temporal_runtime import temporal_runtime
 
 CLI = [sys.executable, "-m", "ledgerd.cli"]
 PORT_VARIABLES = (
@@ -380,7 +381,16 @@ async def test_vendor_hydration_completes_through_the_stacks_worker(
     finally:
         await pool.close()
 
-    settings = load_settings(temporal_address=dev.temporal_address, database_url=dev.database_url)
+    # A client of this stack shares its state folder's generated keys, as `ledgerd` commands
+    # run in it do; the test process's own keys (conftest) would encrypt what its worker
+    # cannot read.
+    settings = load_settings(
+        temporal_address=dev.temporal_address,
+        database_url=dev.database_url,
+        state_dir=dev.state_dir,
+        payload_keys=None,
+        signing_keys=None,
+    )
     client = await connect(settings)
     handle = await start_vendor_hydration(
         client, principal=principal, descriptor=DESCRIPTOR, task_queue="ledgerd"
@@ -464,7 +474,7 @@ def test_crash_of_the_supervisor_kills_its_children_and_a_restart_recovers(
         conn.execute("INSERT INTO crash_probe VALUES ('written before the crash')")
 
     async def start_probe_workflow() -> None:
-        client = await Client.connect(dev.temporal_address)
+        client = await Client.connect(dev.temporal_address, runtime=temporal_runtime())
         await client.start_workflow("CrashProbe", id="crash-probe", task_queue="crash-probe")
 
     asyncio.run(start_probe_workflow())
@@ -500,7 +510,7 @@ def test_crash_of_the_supervisor_kills_its_children_and_a_restart_recovers(
             ]
 
         async def probe_status() -> WorkflowExecutionStatus | None:
-            client = await Client.connect(dev.temporal_address)
+            client = await Client.connect(dev.temporal_address, runtime=temporal_runtime())
             return (await client.get_workflow_handle("crash-probe").describe()).status
 
         assert asyncio.run(probe_status()) == WorkflowExecutionStatus.RUNNING

@@ -57,6 +57,7 @@ def eval_settings(
         temporal_address=dev_env.client.service_client.config.target_host,
         database_url=seeded_pg_url,
         offline_model_port=model_server.port,
+        offline_model=True,
         state_dir=tmp_path / "state",
     )
 
@@ -283,16 +284,26 @@ async def test_a_worker_that_cannot_start_is_reported_with_its_log(
     pg_url: str, tmp_path: Path
 ) -> None:
     nobody_listens = f"127.0.0.1:{free_port()}"
-    settings = load_settings(database_url=pg_url, temporal_address=nobody_listens)
-    worker = VariantWorker("b", Variant(name="lost"), settings, "eval-x-b", tmp_path / "b.log")
-    worker.start()
-    try:
-        with pytest.raises(WorkerFailed) as raised:
-            await worker.ready()
-    finally:
-        await worker.stop()
-    assert "the worker of variant b (lost) exited with 1" in str(raised.value)
-    assert nobody_listens in str(raised.value)  # the log's end says what it could not reach
+
+    async def failure(**model: object) -> str:
+        settings = load_settings(database_url=pg_url, temporal_address=nobody_listens, **model)
+        log = tmp_path / f"b-{len(model)}.log"
+        worker = VariantWorker("b", Variant(name="lost"), settings, "eval-x-b", log)
+        worker.start()
+        try:
+            with pytest.raises(WorkerFailed) as raised:
+                await worker.ready()
+        finally:
+            await worker.stop()
+        return str(raised.value)
+
+    # Without a model it refuses before anything else: prompts never go to an unknown port.
+    unconfigured = await failure(anthropic_api_key=None, anthropic_base_url=None)
+    assert "the worker of variant b (lost) exited with 2" in unconfigured
+    assert "no model is configured" in unconfigured
+    unreachable = await failure(offline_model=True)
+    assert "the worker of variant b (lost) exited with 1" in unreachable
+    assert nobody_listens in unreachable  # the log's end says what it could not reach
 
 
 def test_every_shipped_dataset_loads_and_a_bad_line_names_its_place(tmp_path: Path) -> None:

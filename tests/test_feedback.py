@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from accounting.errors import AccessDenied, InvalidRequest
 from accounting.principals import Principal, Role
+from demo_seed import demo_token
 from ledgerd.cli import app
 from ledgerd.contracts import Outcome
 from ledgerd.daemons import VendorRecord
@@ -36,7 +37,8 @@ from ledgerd.feedback import (
 from ledgerd.onboarding import Action
 from ledgerd.runtime import Dependencies
 from standin import OfflineModelServer
-from starter import decide_onboarding, start_vendor_hydration
+from starter import start_vendor_hydration
+from starter.feedback import signed_feedback
 from tests._ledger import BLUE_BOTTLE
 from tests.conftest import running_worker
 from tests.test_api import auth, seed, serving
@@ -67,6 +69,27 @@ async def tenants(pool: Pool) -> None:
                 "INSERT INTO tenants (id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (tenant, tenant.title()),
             )
+
+
+async def principals_of_each_role(pool: Pool) -> None:
+    """A principal of each role (`<tenant>-<role>`) in both tenants: the platform's rows the
+    Update's activity confirms a principal against."""
+    async with pool.connection() as conn, conn.transaction():
+        for tenant in ("acme", "globex"):
+            for role in Role:
+                await conn.execute(
+                    "INSERT INTO principals (id, tenant_id, display_name, role) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                    (f"{tenant}-{role.value}", tenant, f"{tenant} {role.value}", role.value),
+                )
+
+
+async def signed(
+    env: WorkflowEnvironment, feedback: Feedback, principal: Principal, workflow_id: str
+) -> RunFeedback:
+    """Feedback for the Update, its credential issued at the server's time (the workflow
+    checks expiry by its own clock; see tests/_onboarding.py)."""
+    return signed_feedback(feedback, principal, workflow_id, now=await env.get_current_time())
 
 
 async def conversation(
@@ -438,45 +461,61 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
     env = {
         "TEMPORAL_ADDRESS": time_skipping_env.client.service_client.config.target_host,
         "DATABASE_URL": deps.settings.effective_database_url,
-        "LEDGERD_TOKEN": "",
     }
     runner = CliRunner()
 
-    async def ledgerd(*args: str) -> Any:
+    async def ledgerd(token: str, *args: str) -> Any:
+        """`ledgerd feedback` as the principal `token` proves (LEDGERD_TOKEN)."""
         return await asyncio.to_thread(
-            runner.invoke, app, ["feedback", workflow_id, *args], env=env
+            runner.invoke,
+            app,
+            ["feedback", workflow_id, *args],
+            env={**env, "LEDGERD_TOKEN": token},
         )
 
-    by_id = await ledgerd("--up", "--rating", "5", "--principal", "acme-accountant")
-    assert by_id.exit_code == 0, by_id.output
-    assert f"recorded on {workflow_id}@" in by_id.stdout
+    accountant, owner = demo_token("acme-accountant"), demo_token("acme-owner")
+    by_env = await ledgerd(accountant, "--up", "--rating", "5", "--principal", "acme-accountant")
+    assert by_env.exit_code == 0, by_env.output
+    assert f"recorded on {workflow_id}@" in by_env.stdout
 
-    by_token = await ledgerd("--down", "--comment", "slow", "--token", "demo-token-acme-viewer")
-    assert by_token.exit_code == 0, by_token.output
+    # A token file, not an argument: `ps` would show an argument.
+    token_file = tmp_path / "viewer.token"
+    token_file.write_text(demo_token("acme-viewer") + "\n")
+    by_file = await ledgerd("", "--down", "--comment", "slow", "--token-file", str(token_file))
+    assert by_file.exit_code == 0, by_file.output
 
     [row] = [r for r in await feedback_rows(deps.pool, workflow_id) if r["thumbs"] == "up"]
     answer = row["response"]
     correction = tmp_path / "fixed.json"
     correction.write_text(json.dumps({**answer, "headquarters": "Oakland, California"}))
-    from_file = await ledgerd("--correction", f"@{correction}", "--as", "acme-owner")
+    from_file = await ledgerd(owner, "--correction", f"@{correction}", "--as", "acme-owner")
     assert from_file.exit_code == 0, from_file.output
 
+    viewer = demo_token("acme-viewer")
     refusals = [
-        (("--up", "--principal", "globex-accountant"), "AccessDenied"),
+        ((demo_token("globex-accountant"), "--up"), "AccessDenied"),
+        ((accountant, "--up", "--as", "acme-owner"), "your token is 'acme-accountant''s"),
         (
-            ("--correction", json.dumps({**answer, "confidence": 3}), "--as", "acme-owner"),
+            (viewer, "--correction", f"@{correction}"),
+            "cli 'feedback (correction)' is for accountant, owner only",
+        ),
+        (
+            (owner, "--correction", json.dumps({**answer, "confidence": 3})),
             "correction.confidence",
         ),
-        (("--correction", "{not json", "--as", "acme-owner"), "--correction: not valid JSON"),
-        (("--correction", f"@{tmp_path / 'missing.json'}", "--as", "acme-owner"), "cannot read"),
-        (("--principal", "acme-owner"), "give at least one of thumbs"),
-        (("--up", "--token", "not-a-token"), "unknown token"),
+        ((owner, "--correction", "{not json"), "--correction: not valid JSON"),
+        ((owner, "--correction", f"@{tmp_path / 'missing.json'}"), "cannot read"),
+        ((owner,), "give at least one of thumbs"),
+        (("not-a-token", "--up"), "unknown bearer token"),
+        (("", "--up"), "who are you? set LEDGERD_TOKEN"),
     ]
-    for args, message in refusals:
-        refused = await ledgerd(*args)
+    for (token, *args), message in refusals:
+        refused = await ledgerd(token, *args)
         assert refused.exit_code == 1 and message in refused.output, (args, refused.output)
-    for args in (("--rating", "9", "--as", "acme-owner"), ("--up",)):
-        usage = await ledgerd(*args)
+        assert token == "" or token not in refused.output  # a token is never echoed
+    # A token cannot be given as an argument at all.
+    for usage_args in (("--rating", "9"), ("--up", "--token", accountant)):
+        usage = await ledgerd(owner, *usage_args)
         assert usage.exit_code == 2, usage.output
 
     rows = await feedback_rows(deps.pool, workflow_id)
@@ -491,7 +530,7 @@ async def test_cli_feedback_identifies_the_caller_and_refuses_bad_input(
 async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_update(
     time_skipping_env: WorkflowEnvironment, deps: Dependencies
 ) -> None:
-    from tests._onboarding import ACCOUNTANT, initech
+    from tests._onboarding import ACCOUNTANT, OWNER, VIEWER, decide, initech
     from tests.test_client_onboarding import pending, start
 
     await initech(deps.pool)
@@ -500,11 +539,10 @@ async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_upd
         asked = await pending(handle)
         mappings = [m.model_dump(mode="json") for m in asked.proposal.mappings]
         mappings[-1]["standard_category"] = "office_supplies"
-        feedback = RunFeedback(
-            principal=ACCOUNTANT,
-            rating=3,
-            correction={"mappings": mappings, "notes": "6300 is where we buy supplies"},
+        given = Feedback(
+            rating=3, correction={"mappings": mappings, "notes": "6300 is where we buy supplies"}
         )
+        feedback = await signed(time_skipping_env, given, ACCOUNTANT, handle.id)
         receipts = [
             await handle.execute_update(ClientOnboarding.feedback, feedback, id="feedback-1")
             for _ in range(2)
@@ -519,16 +557,39 @@ async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_upd
                 feedback.model_copy(update={"principal": ACME_ACCOUNTANT}),
                 "AccessDenied: principal 'acme-accountant' of tenant 'acme'",
             ),
+            # The principal the payload names, with no proof (as the issue's forged decision).
+            (feedback.model_copy(update={"credential": None}), "refused: no credential"),
             (
-                feedback.model_copy(update={"correction": {"mappings": []}}),
+                feedback.model_copy(update={"principal": OWNER}),
+                "issued to 'initech-accountant'",
+            ),
+            (feedback.model_copy(update={"rating": 5}), "issued for different content"),
+            (
+                # A genuine credential of a viewer: viewers may rate, not correct.
+                await signed(time_skipping_env, given, VIEWER, handle.id),
+                "update 'feedback (correction)' is for accountant, owner only",
+            ),
+            (
+                await signed(
+                    time_skipping_env, Feedback(correction={"mappings": []}), ACCOUNTANT, handle.id
+                ),
                 "correction.mappings",
             ),
             (
-                feedback.model_copy(update={"correction": {"mappings": mappings, "colour": "x"}}),
+                await signed(
+                    time_skipping_env,
+                    Feedback(correction={"mappings": mappings, "colour": "x"}),
+                    ACCOUNTANT,
+                    handle.id,
+                ),
                 "correction.colour: unknown field",
             ),
             (
-                {"principal": ACCOUNTANT.model_dump(), "rating": 9},
+                {
+                    "principal": ACCOUNTANT.model_dump(),
+                    "rating": 9,
+                    "credential": feedback.credential,
+                },
                 "rating",
             ),
         ]
@@ -538,9 +599,7 @@ async def test_an_onboarding_waiting_for_approval_takes_feedback_through_the_upd
             assert reason in str(refused.value.cause), refused.value.cause
         # One accepted Update (delivered twice under one id); the refusals left no trace.
         assert await accepted_updates(handle) == 1
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=ACCOUNTANT, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=ACCOUNTANT, action=Action.APPROVE)
         await handle.result()
 
     [row] = await feedback_rows(deps.pool, handle.id)
@@ -573,7 +632,6 @@ async def test_a_hydration_refuses_feedback_before_it_answers_and_after_it_ends(
     from tests._ledger import small_ledger
 
     await small_ledger(deps.pool)
-    early = RunFeedback(principal=ACME_ACCOUNTANT, thumbs=Thumbs.UP)
     async with running_worker(time_skipping_env) as queue:
         handle = await start_vendor_hydration(
             time_skipping_env.client,
@@ -581,6 +639,9 @@ async def test_a_hydration_refuses_feedback_before_it_answers_and_after_it_ends(
             descriptor=BLUE_BOTTLE,
             task_queue=queue,
             workflow_id=f"vendor-hydration-acme-{uuid.uuid4().hex[:8]}",
+        )
+        early = await signed(
+            time_skipping_env, Feedback(thumbs=Thumbs.UP), ACME_ACCOUNTANT, handle.id
         )
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(VendorHydration.feedback, early)
@@ -601,6 +662,7 @@ async def test_a_retried_record_feedback_activity_stores_one_row_and_refusals_ar
     from activities.feedback import FeedbackStep, record_feedback
 
     await tenants(deps.pool)
+    await principals_of_each_role(deps.pool)
     await conversation(deps.pool, "vendor-hydration-acme-6@run-1")
     step = FeedbackStep(
         run=RunTarget(
@@ -625,3 +687,18 @@ async def test_a_retried_record_feedback_activity_stores_one_row_and_refusals_ar
     with pytest.raises(ApplicationError) as refused:
         await activities.run(record_feedback, other_tenant)
     assert refused.value.type == "AccessDenied" and refused.value.non_retryable
+    # The platform, not the (verified) payload, has the last word: a principal deleted since,
+    # or a role that may not correct, is refused before anything is written.
+    nobody = Principal(id="acme-gone", tenant_id="acme", role=Role.ACCOUNTANT)
+    viewer_correction = RunFeedback(principal=ACME_VIEWER, correction=FINAL_ANSWER)
+    for feedback, reason in (
+        (step.feedback.model_copy(update={"principal": nobody}), "'acme-gone' does not exist"),
+        (viewer_correction, "update 'feedback (correction)' is for accountant, owner only"),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            await activities.run(
+                record_feedback,
+                step.model_copy(update={"feedback": feedback, "idempotency_key": reason}),
+            )
+        assert refused.value.type == "AccessDenied" and reason in str(refused.value)
+    assert [r["id"] for r in await feedback_rows(deps.pool)] == [first.feedback_id]

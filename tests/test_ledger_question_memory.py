@@ -14,7 +14,8 @@ from ledgerd.runtime import Dependencies
 from tests.conftest import record_history, running_worker
 from workflows import LedgerQuestion, QuestionRequest
 
-ACME = Principal(id="acme-viewer", tenant_id="acme", role=Role.VIEWER)
+# Viewers may not write memory (docs/security.md): an accountant tells the fact.
+ACME = Principal(id="acme-accountant", tenant_id="acme", role=Role.ACCOUNTANT)
 GLOBEX = Principal(id="globex-viewer", tenant_id="globex", role=Role.VIEWER)
 FACT = "Remember that our cloud provider is Amazon Web Services."
 FOLLOW_UP = "How much did we spend with our cloud provider in Q3 2025?"

@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
+from demo_seed import demo_token
 from ledgerd.cli import app
 from ledgerd.evals._runner import CaseResult, report, run_cases
 from ledgerd.evals.ledger_questions import load_questions
@@ -59,6 +60,7 @@ async def test_ledgerd_ask_prints_the_answer_with_its_figures_and_citations(
         "TEMPORAL_ADDRESS": time_skipping_env.client.service_client.config.target_host,
         "DATABASE_URL": seeded_deps.settings.effective_database_url,
         "LEDGERD_OFFLINE_MODEL_PORT": str(seeded_deps.settings.offline_model_port),
+        "LEDGERD_TOKEN": demo_token("acme-viewer"),  # who asks is who the token proves
     }
     runner = CliRunner()
     question = "How much did we pay Amazon Web Services in March 2025?"
@@ -85,7 +87,8 @@ async def test_ledgerd_ask_prints_the_answer_with_its_figures_and_citations(
     cited = next(line for line in shown.stdout.splitlines() if line.strip().startswith("cited:"))
     assert "transaction acme-t" in cited and "vendor " in cited
     assert "✓ numbers_grounded" in shown.stdout and "outcome: completed" in shown.stdout
-    assert unknown.exit_code != 0 and "nobody-viewer" in unknown.output
+    assert unknown.exit_code != 0
+    assert "your token is 'acme-viewer''s, of tenant 'acme', not 'nobody'" in unknown.output
 
 
 async def test_a_question_over_http_is_answered_for_the_callers_tenant_only(

@@ -112,7 +112,7 @@ async def cell_deps(
             await deps.close()
 
 
-async def _hydration(env: WorkflowEnvironment, deps: Dependencies, queue: str) -> None:
+async def _hydrate(env: WorkflowEnvironment, deps: Dependencies, queue: str) -> DaemonResult:
     await small_ledger(deps.pool)
     result: DaemonResult = await env.client.execute_workflow(
         VendorHydration.run,
@@ -121,6 +121,11 @@ async def _hydration(env: WorkflowEnvironment, deps: Dependencies, queue: str) -
         task_queue=queue,
     )
     assert result.outcome is Outcome.COMPLETED, result.reason
+    return result
+
+
+async def _hydration(env: WorkflowEnvironment, deps: Dependencies, queue: str) -> None:
+    result = await _hydrate(env, deps, queue)
     assert result.answer is not None and result.answer["domain"] == "bluebottlecoffee.com"
 
 
@@ -160,14 +165,7 @@ async def _replan(env: WorkflowEnvironment, deps: Dependencies, queue: str) -> N
 
 
 async def _revision(env: WorkflowEnvironment, deps: Dependencies, queue: str) -> None:
-    await small_ledger(deps.pool)
-    result: DaemonResult = await env.client.execute_workflow(
-        VendorHydration.run,
-        HydrationRequest(tenant_id="acme", principal=ACCOUNTANT, descriptor=BLUE_BOTTLE),
-        id=f"matrix-{uuid.uuid4()}",
-        task_queue=queue,
-    )
-    assert result.outcome is Outcome.COMPLETED, result.reason
+    result = await _hydrate(env, deps, queue)
     assert result.verdict is not None and result.verdict.passed
     assert result.model_calls == 1 + 4 + 2  # the plan, four executor turns, two reviews
 

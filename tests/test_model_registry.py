@@ -73,11 +73,7 @@ def test_what_each_role_sends(
     role: str, model: str, thinking: str | None, mode: AnswerMode | None
 ) -> None:
     answer = {"planner": SUBMIT_PLAN, "judge": SUBMIT_VERDICT}.get(role)
-    shape = shape_for(
-        RoleSettings(role=role, model=model),  # type: ignore[arg-type]
-        structured_answer=answer is not None,
-        free_form=answer is not None and answer.free_form,
-    )
+    shape = shape_for(RoleSettings(role=role, model=model), answer=answer)  # type: ignore[arg-type]
     assert (shape.thinking or {}).get("type") == thinking
     assert shape.answer_mode is mode
     assert shape.max_tokens <= profile_for(model).max_output
@@ -130,9 +126,7 @@ async def test_every_request_ledgerd_builds_is_accepted_for_its_model(
 ) -> None:
     settings = RoleSettings(role=role, model=model, **extra)  # type: ignore[arg-type]
     answer = {"planner": SUBMIT_PLAN, "judge": SUBMIT_VERDICT}.get(role)
-    shape = shape_for(
-        settings, structured_answer=answer is not None, free_form=bool(answer and answer.free_form)
-    )
+    shape = shape_for(settings, answer=answer)
     tool: Any = {"name": "search_vendors", "input_schema": {"type": "object", "properties": {}}}
     fields = request_fields(
         shape,

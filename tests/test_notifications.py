@@ -194,6 +194,8 @@ def smtp_settings(server: SmtpServer, **more: Any) -> dict[str, Any]:
         "smtp_port": server.port,
         "smtp_from": "ledgerd@books.example",
         "notify_email_to": "ops@books.example, cfo@books.example",
+        # The test server speaks plain SMTP; the default (STARTTLS) is tested on its own.
+        "smtp_security": "off",
         **more,
     }
 
@@ -227,8 +229,9 @@ async def test_slack_gets_text_and_blocks_and_its_url_is_never_logged(
 
 
 async def test_the_json_webhook_gets_the_notification_with_an_idempotency_key(
-    pg_url: str, receiver: Receiver
+    pg_url: str, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     item = notification(body={"steps": 3, "nested": {"ok": True}})
     async with notifier(pg_url, notify_webhook_url=receiver.url("/hooks/ledgerd")) as deps:
         await run_notify(item)
@@ -246,6 +249,22 @@ async def test_the_json_webhook_gets_the_notification_with_an_idempotency_key(
         "body": {"steps": 3, "nested": {"ok": True}},
     }
     assert Notification.model_validate(sent.body) == item
+    # Its URL carries the receiver's token: httpx's INFO line shows it blanked.
+    assert "HTTP Request: POST [redacted webhook URL]" in caplog.text
+    assert "/hooks/ledgerd" not in caplog.text
+
+
+async def test_email_refuses_a_server_without_starttls_unless_turned_off(
+    pg_url: str, smtp_server: SmtpServer
+) -> None:
+    settings = smtp_settings(smtp_server, smtp_username="ledgerd", smtp_password="s3cret-pass")
+    settings.pop("smtp_security")  # the default: STARTTLS
+    async with notifier(pg_url, **settings) as deps:
+        with pytest.raises(ApplicationError):
+            await run_notify(notification())
+        [(status, _, reason, _)] = (await deliveries(deps)).values()
+    assert status == "failed" and reason is not None and reason.startswith("email:")
+    assert smtp_server.inbox.messages == [] and smtp_server.inbox.authenticated == []
 
 
 async def test_email_goes_to_every_recipient_with_the_subject_and_a_stable_message_id(

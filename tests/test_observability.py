@@ -24,7 +24,6 @@ from temporalio.runtime import MetricBuffer, MetricBufferDurationFormat, Runtime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities import ALL_ACTIVITIES
 from ledgerd.config import Settings
 from ledgerd.contracts import Outcome, Usage
 from ledgerd.model_registry import estimate_cost
@@ -33,6 +32,7 @@ from ledgerd.telemetry import configure_metrics, configure_tracing
 from ledgerd.trace import load_trace, render_trace
 from starter import start_vendor_hydration
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
+from worker import running_workers
 from workflows import HydrationRequest, VendorHydration
 from workflows._metrics import record_approval_wait, record_outcome
 
@@ -77,12 +77,7 @@ async def worker(
     """A worker with every activity (LedgerdPlugin brings the step-duration interceptor);
     yields its queue."""
     queue = queue or f"test-{uuid.uuid4()}"
-    async with Worker(
-        env.client,
-        task_queue=queue,
-        activities=list(ALL_ACTIVITIES),
-        **options,
-    ):
+    async with running_workers(env.client, task_queue=queue, **options):
         yield queue
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ledgerd.telemetry import temporal_metrics_config
+from ledgerd.otel_env import temporal_metrics_config
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 
@@ -45,7 +45,7 @@ def test_the_signal_specific_endpoint_and_headers_are_used_as_given() -> None:
         {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://localhost:4318/v1/traces"},
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318", "OTEL_METRICS_EXPORTER": "none"},
         {"OTEL_METRICS_EXPORTER": "console"},
-        {"OTEL_METRICS_EXPORTER": "otlp"},  # otlp, but nowhere to send it
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318", "OTEL_SDK_DISABLED": "true"},
     ],
 )
 def test_no_endpoint_for_metrics_means_no_temporal_metrics(env: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from accounting.principals import Principal, Role
@@ -84,9 +85,11 @@ async def ask(
     return result, history
 
 
-def tool_steps(history: WorkflowHistory) -> dict[str, tuple[int, int | None]]:
+async def tool_steps(
+    history: WorkflowHistory, converter: DataConverter
+) -> dict[str, tuple[int, int | None]]:
     """Per plan step (by its UI summary): (the workflow task that scheduled it, the event id
-    of its completion)."""
+    of its completion). Summaries are encrypted in history: read through the codec."""
     scheduled: dict[int, str] = {}
     found: dict[str, tuple[int, int | None]] = {}
     for event in history.events:
@@ -94,7 +97,7 @@ def tool_steps(history: WorkflowHistory) -> dict[str, tuple[int, int | None]]:
             attributes = event.activity_task_scheduled_event_attributes
             if attributes.activity_type.name != "call_tool":
                 continue
-            summary = event.user_metadata.summary.data.decode().strip('"')
+            (summary,) = await converter.decode([event.user_metadata.summary], [str])
             scheduled[event.event_id] = summary
             found[summary] = (attributes.workflow_task_completed_event_id, None)
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
@@ -136,7 +139,7 @@ async def test_independent_steps_run_together_and_a_dependent_step_waits_for_its
             trace = await load_trace(time_skipping_env.client, conn, "plan-parallel")
     await record_history(time_skipping_env, "plan-parallel", "ledger_question_planned")
     assert result.outcome is Outcome.COMPLETED, result.reason
-    steps = tool_steps(history)
+    steps = await tool_steps(history, time_skipping_env.client.data_converter)
     find, cats, vendor = by_step(steps, "find"), by_step(steps, "cats"), by_step(steps, "vendor")
     assert find[0] == cats[0], "independent steps are scheduled by one workflow task"
     assert find[1] is not None and vendor[0] > find[1], "the dependent step waits for its input"
@@ -171,11 +174,13 @@ async def test_a_failed_step_is_replanned_and_the_new_plan_uses_what_is_done(
     await record_history(time_skipping_env, "plan-replan", "ledger_question_replanned")
     assert result.outcome is Outcome.COMPLETED, result.reason
     assert result.plan_rounds == 2
-    summaries = [
-        e.user_metadata.summary.data.decode()
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
+    summaries = await time_skipping_env.client.data_converter.decode(
+        [
+            e.user_metadata.summary
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+    )
     assert any("re-plan 2: ledger_question" in s for s in summaries)
     # Round 1: three steps ran (one failed); round 2: two more.
     assert result.tool_calls == 5

@@ -10,15 +10,21 @@ The screenshot is kept in `test-artifacts/` (ignored by git); `docs/img/` holds 
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from playwright.async_api import expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from ledgerd.api._codec import codec_app
+from ledgerd.config import load_settings
 from ledgerd.contracts import Outcome
 from ledgerd.plugin import LedgerdPlugin
 from ledgerd.runtime import Dependencies
@@ -45,11 +51,26 @@ def chromium() -> Path:
     return require_chromium()
 
 
+CODEC_UI_KEY = "test-ui-capability"
+
+
 @pytest.fixture(scope="module")
-def temporal_with_ui() -> Iterator[EmbeddedTemporal]:
-    """The Temporal dev server and UI exactly as `ledgerd dev` starts them, on free ports."""
+def codec_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def temporal_with_ui(codec_port: int) -> Iterator[EmbeddedTemporal]:
+    """The Temporal dev server and UI exactly as `ledgerd dev` starts them, on free ports,
+    decoding payloads (encrypted) through the codec server's UI path."""
     with tempfile.TemporaryDirectory(prefix="ledgerd-test-temporal-ui-") as folder:
-        server = EmbeddedTemporal(Path(folder), free_port(), free_port(), namespace="default")
+        server = EmbeddedTemporal(
+            Path(folder),
+            free_port(),
+            free_port(),
+            namespace="default",
+            codec_endpoint=f"http://127.0.0.1:{codec_port}/codec/ui/{CODEC_UI_KEY}",
+        )
         server.start(Path(folder) / "temporal.log")
         try:
             yield server
@@ -57,8 +78,27 @@ def temporal_with_ui() -> Iterator[EmbeddedTemporal]:
             server.stop()
 
 
+@asynccontextmanager
+async def codec_server(port: int, ui_origin: str) -> AsyncIterator[None]:
+    """The API's codec server (the app `ledgerd dev` serves), in this process."""
+    settings = load_settings(codec_ui_key=CODEC_UI_KEY, codec_cors_origins=ui_origin)
+    app = FastAPI()
+    app.mount("/codec", codec_app(settings, lambda: None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):  # bounded: a server that never starts fails the test
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
 async def test_the_event_history_shows_each_step_by_its_summary(
-    chromium: Path, temporal_with_ui: EmbeddedTemporal, deps: Dependencies
+    chromium: Path, temporal_with_ui: EmbeddedTemporal, codec_port: int, deps: Dependencies
 ) -> None:
     await small_ledger(deps.pool)
     client = await Client.connect(
@@ -77,7 +117,11 @@ async def test_the_event_history_shows_each_step_by_its_summary(
     )
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "temporal-ui-vendor-hydration.png"
-    async with headless_chromium(chromium, width=1680, height=1350) as page:
+    # Summaries are payloads, encrypted like the rest: the UI shows them through the codec.
+    async with (
+        codec_server(codec_port, temporal_with_ui.ui_url),
+        headless_chromium(chromium, width=1680, height=1350) as page,
+    ):
         try:
             await page.goto(history)
             await wait_for_texts(page, SUMMARIES)

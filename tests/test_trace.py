@@ -18,7 +18,14 @@ from typer.testing import CliRunner
 from ledgerd.cli import app
 from ledgerd.contracts import Budget, Usage
 from ledgerd.runtime import Dependencies
-from ledgerd.trace import DecisionTrace, build_trace, fetch_history_chain, load_trace, render_trace
+from ledgerd.trace import (
+    DecisionTrace,
+    build_trace,
+    decode_history,
+    fetch_history_chain,
+    load_trace,
+    render_trace,
+)
 from ledgerd.trace._load import fetch_rows
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
 from tests._scripted_model import ExecutorScript, calls, scripted_deps
@@ -158,10 +165,13 @@ async def test_a_partial_history_traces_as_a_running_run(
 ) -> None:
     await hydrate(time_skipping_env, deps, "trace-partial")
     history = await time_skipping_env.client.get_workflow_handle("trace-partial").fetch_history()
-    cut = first_scheduled(history.events, "guardrail")
+    events = list(history.events)
+    # Payloads are encrypted in history; the trace reads them through the client's codec.
+    await decode_history(events, time_skipping_env.client.data_converter)
+    cut = first_scheduled(events, "guardrail")
     async with deps.pool.connection() as conn:
         rows = await fetch_rows(conn, "trace-partial")
-    trace = build_trace(history.events[: cut + 1], *rows)
+    trace = build_trace(events[: cut + 1], *rows)
 
     assert trace.run.status == "RUNNING" and trace.run.closed_at is None
     assert trace.run.outcome is None and trace.run.workflow_id == "trace-partial"
@@ -298,6 +308,7 @@ async def test_a_continued_as_new_run_is_followed_to_the_next_run(
 
     events = await fetch_history_chain(cast(Client, client), "trace-chain")
     assert client.asked == [None, "run-2"]
+    await decode_history(events, time_skipping_env.client.data_converter)
     trace = build_trace(events, [], [], [])
     assert trace.run.status == "COMPLETED" and len(trace.run.run_ids) == 2
     # The first run's pending tool call, then all six of the second run.
@@ -324,7 +335,7 @@ async def test_the_cli_prints_the_trace_as_json(
     text = await asyncio.to_thread(runner.invoke, app, ["trace", "trace-cli"], env=env)
     assert text.exit_code == 0 and "STEP 5  act: step 5" in text.stdout
     missing = await asyncio.to_thread(runner.invoke, app, ["trace", "no-such-run"], env=env)
-    assert missing.exit_code == 1 and "no workflow 'no-such-run'" in missing.output
+    assert missing.exit_code == 2 and "no workflow 'no-such-run'" in missing.output
 
 
 async def test_a_workflow_with_several_loops_keeps_each_conversation_apart(
@@ -333,23 +344,25 @@ async def test_a_workflow_with_several_loops_keeps_each_conversation_apart(
     """Client onboarding: its own activities, a mapping loop per revision (each with its own
     transcript run id), and the accountant's decisions by update."""
     from ledgerd.onboarding import Action
-    from starter import decide_onboarding, start_client_onboarding
-    from tests._onboarding import OWNER, initech, onboarding_request
+    from starter import start_client_onboarding
+    from tests._onboarding import ACCOUNTANT as INITECH_ACCOUNTANT
+    from tests._onboarding import OWNER, decide, initech, onboarding_request
     from tests.test_client_onboarding import pending
 
     await initech(deps.pool)
     async with running_worker(time_skipping_env) as queue:
         handle = await start_client_onboarding(
-            time_skipping_env.client, onboarding_request(top_vendors=0), task_queue=queue
+            time_skipping_env.client,
+            # Both are asked from the start: only those asked may decide.
+            onboarding_request(top_vendors=0, approvers=[INITECH_ACCOUNTANT.id, OWNER.id]),
+            task_queue=queue,
         )
         first = await pending(handle)
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=OWNER, action=Action.REJECT, comments="-"
+        await decide(
+            time_skipping_env, handle.id, approver=OWNER, action=Action.REJECT, comments="-"
         )
         await pending(handle, other_than=first.approval_id)
-        await decide_onboarding(
-            time_skipping_env.client, handle.id, approver=OWNER, action=Action.APPROVE
-        )
+        await decide(time_skipping_env, handle.id, approver=OWNER, action=Action.APPROVE)
         await handle.result()
     trace = await traced(time_skipping_env, deps, handle.id)
     async with deps.pool.connection() as conn:
@@ -366,7 +379,10 @@ async def test_a_workflow_with_several_loops_keeps_each_conversation_apart(
     assert all(s.model_call is not None for s in trace.steps)
     assert trace.totals.tokens == summed(rows) and trace.totals.model_calls == len(rows)
     others = [(o.kind, o.name) for o in trace.others]
-    assert others[:2] == [("activity", "save_client_profile"), ("activity", "import_chart")]
+    # The run proves its principal before anything else, then stages the chart; the profile
+    # waits in the request until approval, so nothing saves it up front.
+    assert others[:2] == [("activity", "verify_principal"), ("activity", "import_chart")]
+    assert ("activity", "save_client_profile") not in others
     assert others.count(("update", "decide")) == 2
     assert trace.other_model_calls == [] and trace.run.status == "COMPLETED"
     assert f"PLAN  [{loops[1]}]" in render_trace(trace)

@@ -27,6 +27,7 @@ from temporalio.exceptions import ActivityError
 
 from workflows._keys import execution_key
 from workflows._metrics import record_outcome
+from workflows._queues import model_queue
 
 with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
@@ -179,6 +180,7 @@ class DaemonLoop:
         planned = await workflow.execute_activity(
             plan,
             request,
+            task_queue=model_queue(Role.PLANNER),
             start_to_close_timeout=MODEL_TIMEOUT,
             heartbeat_timeout=MODEL_HEARTBEAT,
             retry_policy=MODEL_RETRY,
@@ -269,6 +271,7 @@ class DaemonLoop:
                 prompt=self.spec.prompt("executor"),
                 tools=list(self.spec.tools),
             ),
+            task_queue=model_queue(Role.EXECUTOR),
             start_to_close_timeout=MODEL_TIMEOUT,
             heartbeat_timeout=MODEL_HEARTBEAT,
             retry_policy=MODEL_RETRY,
@@ -321,6 +324,7 @@ class DaemonLoop:
         verdict = await workflow.execute_activity(
             guardrail,
             GuardrailRequest(ref=self.executor, daemon=self.spec.kind, answer=answer, turn=turn),
+            task_queue=model_queue(Role.JUDGE),
             start_to_close_timeout=MODEL_TIMEOUT,
             heartbeat_timeout=MODEL_HEARTBEAT,
             retry_policy=MODEL_RETRY,

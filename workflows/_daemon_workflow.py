@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd.contracts import DaemonResult
     from workflows._daemon_loop import DaemonLoop
     from workflows._feedback import FeedbackOnTheLoop
+    from workflows._principal import prove_principal
 
 
 class DaemonWorkflow(FeedbackOnTheLoop):
@@ -23,6 +24,13 @@ class DaemonWorkflow(FeedbackOnTheLoop):
                 sa.TENANT.value_set(loop.principal.tenant_id),
                 sa.DAEMON.value_set(loop.spec.kind),
             ]
+        )
+        await prove_principal(
+            loop.principal,
+            loop.principal.tenant_id,
+            "workflow",
+            workflow.info().workflow_type,
+            loop.budget,
         )
         self.loop = loop
         result = await loop.run(task)

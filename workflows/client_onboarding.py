@@ -19,22 +19,31 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+)
 
 from workflows._keys import execution_key
 from workflows._metrics import record_approval_wait, record_outcome
 
 with workflow.unsafe.imports_passed_through():
+    from accounting.principals import Principal
     from activities.onboarding import (
         ApplyStep,
+        DiscardStep,
         ImportStep,
         ProfileStep,
         RecordStep,
         apply_onboarding,
+        discard_staged,
         import_chart,
         record_onboarding,
         save_client_profile,
     )
+    from activities.security import DecisionProof, PrincipalCheck, verify_decision, verify_principal
     from activities.unlinked import UnlinkedRequest, find_unlinked_merchants
     from ledgerd import search_attributes as sa
     from ledgerd.contracts import Notification, Outcome, Severity
@@ -57,11 +66,20 @@ with workflow.unsafe.imports_passed_through():
         Phase,
         can_approve,
     )
+    from ledgerd.security import policy
+    from ledgerd.security.actions import decision_action, verify_action
+    from ledgerd.security.credentials import CredentialError, unverified_claims
+    from ledgerd.security.refused import UpdateRefused
     from workflows._daemon_loop import STEP_RETRY, STEP_TIMEOUT, DaemonLoop, send_notification
     from workflows._feedback import check_feedback, record_run_feedback
-    from workflows.vendor_hydration import HydrationRequest, VendorHydration
+    from workflows._principal import prove_principal
+    from workflows.vendor_hydration import MAX_TRANSACTIONS, HydrationRequest, VendorHydration
 
 _MAX_IGNORED = 50
+# Runs recorded before these changes replay without them (tests/histories).
+STAGE_PATCH = "stage-until-approval"
+PROOF_PATCH = "decision-proof"
+DISCARD_PATCH = "discard-staged"
 
 
 class StepFailed(Exception):
@@ -75,15 +93,23 @@ class ClientOnboarding:
         self.state = OnboardingState()
         self.decision: Decision | None = None
         self.mapping_warning = ""
+        self.staged = True
 
     # ------------------------------------------------------------------ the process
     @workflow.run
     async def run(self, request: OnboardingRequest) -> OnboardingResult:
+        # `resume` is continue-as-new's own state: a run that was not continued ignores it,
+        # so a starter cannot skip the import, mapping and guardrail or fabricate a trail.
+        resumed = request.resume is not None and workflow.info().continued_run_id is not None
         self.request = request.model_copy(update={"resume": None})
-        self.state = request.resume or OnboardingState()
+        self.state = request.resume if resumed and request.resume else OnboardingState()
         workflow.upsert_search_attributes(
             [sa.TENANT.value_set(request.tenant_id), sa.DAEMON.value_set("client_onboarding")]
         )
+        if not resumed:
+            await prove_principal(
+                request.principal, request.tenant_id, "workflow", "ClientOnboarding"
+            )
         try:
             if self.state.proposal is None:
                 await self._prepare(request)
@@ -102,6 +128,7 @@ class ClientOnboarding:
             )
         if result.outcome is not OnboardingOutcome.APPLIED:
             await self._record(result.outcome.value)
+            await self._discard_staged(request)
         workflow.upsert_search_attributes([sa.OUTCOME.value_set(result.outcome.value)])
         record_outcome("client_onboarding", result.outcome.value)
         self._phase(Phase.DONE, result.outcome.value)
@@ -110,18 +137,22 @@ class ClientOnboarding:
 
     async def _prepare(self, request: OnboardingRequest) -> None:
         key = execution_key()
-        self._phase(Phase.PROFILE, "saving the company profile")
-        await workflow.execute_activity(
-            save_client_profile,
-            ProfileStep(
-                principal=request.principal,
-                profile=request.profile,
-                idempotency_key=f"{key}/profile",
-            ),
-            summary=f"profile: {request.profile.legal_name}",
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
-        )
+        # Nothing is applied before approval: the profile waits in the request and the chart
+        # in the staging table until `_apply`. Older runs saved the profile here.
+        self.staged = workflow.patched(STAGE_PATCH)
+        if not self.staged:
+            self._phase(Phase.PROFILE, "saving the company profile")
+            await workflow.execute_activity(
+                save_client_profile,
+                ProfileStep(
+                    principal=request.principal,
+                    profile=request.profile,
+                    idempotency_key=f"{key}/profile",
+                ),
+                summary=f"profile: {request.profile.legal_name}",
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+            )
         self._phase(Phase.IMPORT, f"importing the {request.chart_format.value} chart")
         self.state.chart = await workflow.execute_activity(
             import_chart,
@@ -130,6 +161,7 @@ class ClientOnboarding:
                 chart_format=request.chart_format,
                 chart_csv=request.chart_csv,
                 idempotency_key=f"{key}/chart",
+                stage_key=key if self.staged else None,
             ),
             summary=f"import chart: {request.chart_format.value}",
             start_to_close_timeout=STEP_TIMEOUT,
@@ -141,6 +173,21 @@ class ClientOnboarding:
         rules = await self._propose_rules(request, mappings)
         self.state.proposal = OnboardingProposal(
             mappings=mappings, rules=rules, notes=self.mapping_warning
+        )
+
+    async def _discard_staged(self, request: OnboardingRequest) -> None:
+        """Rejected, expired or failed: drop the staged chart (runs recorded before this
+        replay without it)."""
+        if not (self.staged and self.state.chart is not None):
+            return
+        if not workflow.patched(DISCARD_PATCH):
+            return
+        await workflow.execute_activity(
+            discard_staged,
+            DiscardStep(principal=request.principal, stage_key=execution_key()),
+            summary="discard staged chart",
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
         )
 
     async def _map_accounts(self, comments: str) -> list[AccountMapping]:
@@ -191,7 +238,8 @@ class ClientOnboarding:
                     HydrationRequest(
                         tenant_id=request.tenant_id,
                         principal=request.principal,
-                        transaction_ids=transaction_ids,
+                        # The rule proposed is per vendor: a sample names the merchant.
+                        transaction_ids=transaction_ids[:MAX_TRANSACTIONS],
                     ),
                     id=f"{workflow.info().workflow_id}/vendor-{transaction_ids[0]}",
                 )
@@ -240,7 +288,7 @@ class ClientOnboarding:
                 if self.state.revision >= request.max_revisions:
                     return OnboardingResult(
                         outcome=OnboardingOutcome.REJECTED,
-                        decided_by=decision.approver.id,
+                        decided_by=decision.decided_by.id,
                         reason=f"rejected after {self.state.revision} revisions: {decision.comments}",
                     )
                 self.state.revision += 1
@@ -343,19 +391,24 @@ class ClientOnboarding:
     async def _apply(
         self, request: OnboardingRequest, decision: Decision, proposal: OnboardingProposal
     ) -> OnboardingResult:
-        self._phase(Phase.APPLYING, f"applying the proposal approved by {decision.approver.id}")
+        approver = decision.decided_by
+        self._phase(Phase.APPLYING, f"applying the proposal approved by {approver.id}")
+        staged = self.staged and self.state.chart is not None
         applied = await workflow.execute_activity(
             apply_onboarding,
             ApplyStep(
-                approver=decision.approver,
+                approver=approver,
                 proposal=proposal,
                 idempotency_key=f"{execution_key()}/apply/{decision.approval_id}",
+                profile=request.profile if staged else None,
+                chart=self.state.chart.accounts if staged and self.state.chart else None,
+                stage_key=execution_key() if staged else None,
             ),
             summary=f"apply: {len(proposal.mappings)} accounts, {len(proposal.rules)} rules",
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=STEP_RETRY,
         )
-        await self._record("applied", proposal, decided_by=decision.approver.id)
+        await self._record("applied", proposal, decided_by=approver.id)
         await self._tell(
             "welcome",
             Severity.INFO,
@@ -365,12 +418,13 @@ class ClientOnboarding:
         return OnboardingResult(
             outcome=OnboardingOutcome.APPLIED,
             applied=proposal,
-            decided_by=decision.approver.id,
-            reason=f"{decision.action.value}d by {decision.approver.id}",
+            decided_by=approver.id,
+            reason=f"{decision.action.value}d by {approver.id}",
         )
 
     # ------------------------------------------------------------------ the approvers' side
-    def _problem(self, decision: Decision) -> str | None:
+    def _state_problem(self, decision: Decision) -> str | None:
+        """What the run's own state says against `decision` (no credential involved)."""
         assert self.request is not None
         pending = self.state.pending
         if pending is None or self.state.status.phase is not Phase.AWAITING_APPROVAL:
@@ -382,12 +436,37 @@ class ClientOnboarding:
             )
         if self.decision is not None:
             return f"approval {pending.approval_id!r} is already decided"
-        refused = can_approve(decision.approver, self.request.tenant_id)
-        if refused:
-            return refused
         if decision.edited_proposal is not None:
             return self._edit_problem(decision.edited_proposal)
         return None
+
+    def _problem(self, decision: Decision) -> tuple[str | None, Principal | None]:
+        """Why the Update must refuse `decision`, or the approver its credential proves.
+
+        Deterministic: HMAC with the keys loaded at worker start, expiry by workflow time.
+        """
+        assert self.request is not None
+        problem = self._state_problem(decision)
+        if problem:
+            return problem, None
+        pending = self._pending()
+        try:
+            claims = verify_action(
+                decision.credential,
+                principal=decision.approver,
+                workflow_id=workflow.info().workflow_id,
+                action=decision_action(decision.action.value),
+                subject=decision.approval_id,
+                content=decision.content(),
+                now=workflow.now(),
+            )
+        except CredentialError as error:
+            return f"refused: {error}", None
+        who = claims.who
+        refused = policy.refusal(who, "update", "decide") or can_approve(
+            who, self.request.tenant_id, pending.asked, self.request.principal.id
+        )
+        return refused, who
 
     def _edit_problem(self, proposal: OnboardingProposal) -> str | None:
         chart = self.state.chart
@@ -409,6 +488,35 @@ class ClientOnboarding:
 
     @workflow.update
     async def decide(self, decision: Decision) -> DecisionReceipt:
+        if decision.credential is not None:  # decided before credentials: kept as it was
+            # The validator verified the credential; keep who it proves, never the credential.
+            who = unverified_claims(decision.credential).who
+            decision = decision.model_copy(update={"approver": who, "credential": None})
+            if workflow.patched(PROOF_PATCH):
+                # Before anything is written: the approver still exists and still approves.
+                try:
+                    await workflow.execute_activity(
+                        verify_principal,
+                        PrincipalCheck(
+                            principal=who,
+                            tenant_id=self._tenant(),
+                            kind="update",
+                            subject="decide",
+                        ),
+                        start_to_close_timeout=STEP_TIMEOUT,
+                        retry_policy=STEP_RETRY,
+                        summary=f"verify approver: {who.id}",
+                    )
+                except ActivityError as error:
+                    cause = error.cause
+                    raise ApplicationError(
+                        cause.message if isinstance(cause, FailureError) else str(error),
+                        type="DecisionRefused",
+                        non_retryable=True,
+                    ) from None
+                problem = self._state_problem(decision)
+                if problem:
+                    raise ValueError(problem)
         self.decision = decision
         return DecisionReceipt(
             approval_id=decision.approval_id, action=decision.action, accepted_at=workflow.now()
@@ -416,31 +524,66 @@ class ClientOnboarding:
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
-        problem = self._problem(decision)
+        problem, _ = self._problem(decision)
         if problem:
-            raise ValueError(problem)
+            raise UpdateRefused(problem)
 
     @workflow.signal
-    def submit_decision(self, payload: dict[str, Any]) -> None:
+    async def submit_decision(self, payload: dict[str, Any]) -> None:
         """The same decision as a Signal. A signal cannot be refused, so an invalid one is
-        recorded in the status and ignored."""
+        recorded in the status and ignored. Its credential is verified by an activity (see
+        `verify_decision`), which also confirms the approver against the platform."""
         try:
             decision = Decision.model_validate(payload)
         except ValidationError as error:
-            problem = "invalid decision: " + "; ".join(
+            problem: str | None = "invalid decision: " + "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in error.errors()
             )
         else:
-            refused = self._problem(decision)
-            if refused is None:
-                self.decision = decision
-                return
-            problem = refused
+            problem = self._state_problem(decision)
+            if problem is None:
+                problem = await self._verify_signalled(decision)
+        if problem is None:
+            return
         workflow.logger.warning("ignored a decision signal: %s", problem)
         # Kept for the status query; bounded so a misbehaving sender cannot grow the state.
         self.state.status.ignored_signals = [*self.state.status.ignored_signals, problem][
             -_MAX_IGNORED:
         ]
+
+    async def _verify_signalled(self, decision: Decision) -> str | None:
+        """None once `decision` is accepted; else why it was not."""
+        assert self.request is not None
+        try:
+            who = await workflow.execute_activity(
+                verify_decision,
+                DecisionProof(
+                    workflow_id=workflow.info().workflow_id,
+                    tenant_id=self.request.tenant_id,
+                    approval_id=decision.approval_id,
+                    action=decision.action.value,
+                    content=decision.content(),
+                    credential=decision.credential,
+                    approver=decision.approver,
+                    asked=self._pending().asked,
+                    started_by=self.request.principal.id,
+                ),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary="verify decision signal",
+            )
+        except ActivityError as error:
+            cause = error.cause
+            return cause.message if isinstance(cause, FailureError) else str(error)
+        # The state may have moved while the activity ran (another decision, a revision).
+        problem = self._state_problem(decision)
+        if problem is None:
+            self.decision = decision.model_copy(update={"approver": who, "credential": None})
+        return problem
+
+    def _tenant(self) -> str:
+        assert self.request is not None
+        return self.request.tenant_id
 
     @workflow.update
     async def feedback(self, feedback: RunFeedback) -> FeedbackReceipt:
@@ -451,7 +594,7 @@ class ClientOnboarding:
     @feedback.validator
     def _validate_feedback(self, feedback: RunFeedback) -> None:
         if self.request is None:
-            raise ValueError("the run has not started yet")
+            raise UpdateRefused("the run has not started yet")
         check_feedback(
             feedback,
             tenant_id=self.request.tenant_id,

@@ -16,13 +16,20 @@ with workflow.unsafe.imports_passed_through():
     from workflows._daemon_workflow import DaemonWorkflow
 
 
+# Transactions one hydration names: their ids go into the model's task, and a merchant with
+# more is hydrated from this many (the batch links the rest to the vendor found).
+MAX_TRANSACTIONS = 500
+
+
 class HydrationRequest(BaseModel):
     """Who asks (the runtime's principal, never the model's choice) and what to hydrate."""
 
     tenant_id: str
     principal: Principal
     descriptor: str | None = Field(default=None, min_length=2, max_length=200)
-    transaction_ids: list[str] | None = Field(default=None, min_length=1, max_length=500)
+    transaction_ids: list[str] | None = Field(
+        default=None, min_length=1, max_length=MAX_TRANSACTIONS
+    )
     budget: Budget | None = None
 
     @model_validator(mode="after")

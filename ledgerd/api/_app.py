@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 from temporalio.client import Client
 
@@ -16,9 +16,13 @@ from ledgerd.api import (
     _onboarding,
     _questions,
     _runs,
+    _tenants,
     _vendor_hydration,
 )
+from ledgerd.api._codec import codec_app
+from ledgerd.api._limits import BodyLimit
 from ledgerd.api._resources import Resources
+from ledgerd.api._resources import resources as resources_of
 from ledgerd.config import Settings
 from ledgerd.db import Pool, open_pool
 
@@ -56,8 +60,11 @@ def create_app(
                 from starter import connect
 
                 resources.client = await connect(settings)
+                # Let go of it at shutdown: it holds Temporal's runtime, whose threads must
+                # stop before Python exits (ledgerd.temporal_runtime).
+                stack.callback(setattr, resources, "client", None)
             yield
-        # Only what this lifespan opened is closed; the Temporal client needs no closing.
+        # Only what this lifespan opened is closed.
 
     app = FastAPI(
         title="ledgerd API",
@@ -67,17 +74,26 @@ def create_app(
     )
     app.state.resources = resources
     _errors.install(app)
+    # Outermost: an oversized body is refused before anything reads it (the codec server too).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(_vendor_hydration.router)
     app.include_router(_onboarding.router)
     app.include_router(_approvals.router)
     app.include_router(_questions.router)
     app.include_router(_runs.router)
     app.include_router(_feedback.router)
+    app.include_router(_tenants.router)
+    # The codec server, for the Temporal UI and `temporal ... --codec-endpoint` (docs/security.md).
+    app.mount("/codec", codec_app(settings, lambda: resources.pool))
 
-    @app.get("/health", response_model=Health, tags=["health"], summary="Liveness")
-    async def health() -> Health:
-        return Health(
-            status="ok", temporal=resources.client is not None, database=resources.pool is not None
-        )
+    app.get("/health", response_model=Health, tags=["health"], summary="Liveness")(_health)
 
     return app
+
+
+# Defined once, outside `create_app`: FastAPI caches what it learns about each endpoint
+# function for the life of the process, and a closure over `resources` would keep the
+# app's Temporal client (so Temporal's runtime threads) alive until exit.
+async def _health(request: Request) -> Health:
+    found = resources_of(request)
+    return Health(status="ok", temporal=found.client is not None, database=found.pool is not None)

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ledgerd.api._auth import Approver, CurrentPrincipal
+from ledgerd.api._auth import CurrentPrincipal
 from ledgerd.api._errors import ApiError, error_responses
 from ledgerd.api._resources import Database, TemporalClient
 from ledgerd.api._runs import query_or_none, status_url, tenant_run
@@ -29,6 +29,7 @@ from ledgerd.onboarding import (
     OnboardingProposal,
     PendingApproval,
 )
+from starter.client_onboarding import signed_decision
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 
@@ -114,7 +115,7 @@ async def list_approvals(
     summary="Approve, reject or edit a pending approval",
 )
 async def decide(
-    workflow_id: str, body: DecisionBody, principal: Approver, client: TemporalClient
+    workflow_id: str, body: DecisionBody, principal: CurrentPrincipal, client: TemporalClient
 ) -> DecisionReceipt:
     handle, described = await tenant_run(client, principal, workflow_id)
     if described.workflow_type != "ClientOnboarding":
@@ -127,7 +128,8 @@ async def decide(
     if described.status != WorkflowExecutionStatus.RUNNING:
         raise _finished(workflow_id)
     # Raises pydantic's ValidationError (→ 422) for e.g. a rejection without comments.
-    decision = Decision(approver=principal, **dict(body))
+    # The token authenticated the approver; the signed credential proves it to the workflow.
+    decision = signed_decision(Decision(**dict(body)), principal, workflow_id)
     try:
         receipt: DecisionReceipt = await handle.execute_update(
             "decide", decision, result_type=DecisionReceipt

@@ -1,80 +1,106 @@
-"""Bearer tokens → platform principals.
+"""Who calls, whether they may, and how often: every route's one gate.
 
-The database keeps only each token's SHA-256 (`principals.token_sha256`); the token itself
-is hashed on arrival and never stored, logged or echoed. The principal, and so the tenant, of
-every request comes from here, never from a request body.
+A bearer token names a platform principal (`authenticate_token`: unknown, expired, revoked or
+closed-tenant tokens are refused); the database keeps only each token's SHA-256, and the token
+is never stored, logged or echoed. The principal, and so the tenant, of every request comes
+from here, never from a request body. Then the per-principal and per-tenant rate limits
+(`_limits`), then the role matrix (`ledgerd.security.policy`, kind `api`), looked up by the
+matched route's method and path: a route missing from the matrix is refused to everyone.
+Platform administrators (`platform_admins`) have their own gate, `PlatformAdmin`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from accounting.principals import APPROVER_ROLES, WRITER_ROLES, Principal
+from accounting.principals import Principal, TokenRefused, authenticate_token
 from ledgerd.api._errors import ApiError
-from ledgerd.api._resources import Database
+from ledgerd.api._limits import over_limit
+from ledgerd.api._resources import CurrentSettings, Database
+from ledgerd.security import policy
+from ledgerd.security.admins import AdminRefused, authenticate_admin
 
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="token",
-    description="A platform principal's token, e.g. the demo token `demo-token-acme-accountant`.",
+    description="A platform principal's token (the demo seed's are documented in the README).",
 )
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def current_principal(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    pool: Database,
-) -> Principal:
-    if credentials is None or not credentials.credentials:
+def route_subject(request: Request) -> str:
+    """The matrix's name of the matched route: `POST /v1/runs/{workflow_id}/feedback`."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", request.url.path)
+    return f"{request.method} {path}"
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials.strip():
         raise ApiError(
             401,
             "unauthorized",
             "missing bearer token: send `Authorization: Bearer <token>`",
             headers=_CHALLENGE,
         )
-    digest = hashlib.sha256(credentials.credentials.encode()).hexdigest()
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT id, tenant_id, role FROM principals WHERE token_sha256 = %s", (digest,)
-        )
-        row = await cursor.fetchone()
-    if row is None:
+    return credentials.credentials.strip()
+
+
+async def _limit(pool: Database, settings: CurrentSettings, who: str, tenant: str) -> None:
+    limited = await over_limit(
+        pool,
+        f"principal:{who}",
+        f"tenant:{tenant}",
+        per_principal=settings.rate_limit_per_principal,
+        per_tenant=settings.rate_limit_per_tenant,
+    )
+    if limited is not None:
+        what, wait = limited
         raise ApiError(
-            401, "unauthorized", "unknown bearer token: it matches no principal", headers=_CHALLENGE
+            429,
+            "rate_limited",
+            f"too many requests: the limit is {what}; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
         )
-    return Principal.model_validate(row)
+
+
+async def current_principal(
+    request: Request, credentials: Bearer, pool: Database, settings: CurrentSettings
+) -> Principal:
+    try:
+        principal = await authenticate_token(pool, _token(credentials))
+    except TokenRefused as error:
+        raise ApiError(401, "unauthorized", str(error), headers=_CHALLENGE) from None
+    await _limit(pool, settings, principal.id, principal.tenant_id)
+    refused = policy.refusal(principal, "api", route_subject(request))
+    if refused is not None:
+        raise ApiError(403, "forbidden", refused)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-async def writer(principal: CurrentPrincipal) -> Principal:
-    """A principal who may start daemons: an owner, accountant or service."""
-    if principal.role not in WRITER_ROLES:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"principal {principal.id!r} is a {principal.role.value}; "
-            "only an owner, accountant or service may start daemons",
-        )
-    return principal
+async def platform_admin(
+    request: Request, credentials: Bearer, pool: Database, settings: CurrentSettings
+) -> str:
+    """The administrator a token proves; a tenant principal's token is refused by the matrix."""
+    token = _token(credentials)
+    try:
+        admin = await authenticate_admin(pool, token)
+    except AdminRefused as refused:
+        try:
+            principal = await authenticate_token(pool, token)
+        except TokenRefused:
+            raise ApiError(401, "unauthorized", str(refused), headers=_CHALLENGE) from None
+        reason = policy.refusal(principal, "api", route_subject(request))
+        raise ApiError(403, "forbidden", reason or str(refused)) from None
+    await _limit(pool, settings, f"admin/{admin}", "platform")
+    return admin
 
 
-async def approver(principal: CurrentPrincipal) -> Principal:
-    """A principal who may decide approvals: an owner or accountant."""
-    if principal.role not in APPROVER_ROLES:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"principal {principal.id!r} is a {principal.role.value}; "
-            "only an accountant or owner may decide approvals",
-        )
-    return principal
-
-
-Writer = Annotated[Principal, Depends(writer)]
-Approver = Annotated[Principal, Depends(approver)]
+PlatformAdmin = Annotated[str, Depends(platform_admin)]

@@ -2,7 +2,8 @@
 
 FastAPI's own 422 validation errors are reshaped to name each bad field in words; Temporal's
 refusals become the status a caller can act on (409 for a run already going, 503 when Temporal
-is unreachable). Nothing here echoes a request header, so a bearer token never reaches a
+is unreachable), and so do the platform's (404, 403, 422), a malformed chart export (422
+naming the row and column) and an unreachable database (503). Nothing here echoes a request header, so a bearer token never reaches a
 response or a log.
 """
 
@@ -15,15 +16,25 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from accounting.errors import AccessDenied, NotFound, PlatformError
+from ledgerd.onboarding._chart_import import ChartImportError
+
 log = logging.getLogger("ledgerd.api")
 
+# How the Temporal SDK words a client that cannot (re)connect; it raises a bare RuntimeError.
+_TEMPORAL_CONNECT_FAILED = "Failed client connect"
+
 # Fields a caller may not send: who acts, and for which tenant, comes from the bearer token.
-_FROM_TOKEN = frozenset({"tenant_id", "principal", "approver"})
+_FROM_TOKEN = frozenset({"tenant_id", "principal", "approver", "credential"})
+# Fields only the workflow itself sets (continue-as-new's state).
+_INTERNAL = frozenset({"resume"})
 
 _TYPES = {
     400: "bad_request",
@@ -32,8 +43,10 @@ _TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -84,8 +97,9 @@ class ApiError(Exception):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting the error body for `statuses`."""
-    return {status: {"model": ErrorBody} for status in statuses}
+    """OpenAPI `responses=` entries documenting the error body for `statuses`, and for the
+    limits every route has (413: body too large, 429: rate limited, with `Retry-After`)."""
+    return {status: {"model": ErrorBody} for status in (*statuses, 413, 429)}
 
 
 def render(
@@ -109,6 +123,8 @@ def field_errors(errors: Sequence[Any], *, location: str | None = None) -> list[
             message = (
                 f"{name} comes from the bearer token and may not be sent"
                 if name in _FROM_TOKEN
+                else f"{name} is internal to the workflow and may not be sent"
+                if name in _INTERNAL
                 else f"unknown field {name!r}"
             )
         elif kind == "json_invalid":
@@ -178,6 +194,37 @@ def install(app: FastAPI) -> None:
         return render(
             502, ErrorDetail(type="temporal_error", message=f"Temporal refused: {error.message}")
         )
+
+    @app.exception_handler(ChartImportError)
+    async def chart_malformed(request: Request, error: ChartImportError) -> JSONResponse:
+        message = f"the chart export is malformed: {error}; fix the file and send it again"
+        field = FieldError(field="chart_csv", location="body", message=str(error), type="chart")
+        return render(422, ErrorDetail(type="invalid_request", message=message, fields=[field]))
+
+    @app.exception_handler(PlatformError)
+    async def platform_refused(request: Request, error: PlatformError) -> JSONResponse:
+        status = (
+            404 if isinstance(error, NotFound) else 403 if isinstance(error, AccessDenied) else 422
+        )
+        return render(status, ErrorDetail(type=_TYPES[status], message=str(error)))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unreachable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unreachable in %s %s: %s", request.method, request.url.path, error)
+        return render(
+            503,
+            ErrorDetail(type="unavailable", message="the database is unreachable; retry later"),
+            {"Retry-After": "5"},
+        )
+
+    @app.exception_handler(RuntimeError)
+    async def temporal_unreachable(request: Request, error: RuntimeError) -> JSONResponse:
+        if str(error).startswith(_TEMPORAL_CONNECT_FAILED):
+            return render(
+                503, ErrorDetail(type="unavailable", message="Temporal is unreachable; retry later")
+            )
+        return await unexpected(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

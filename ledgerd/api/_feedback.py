@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 
 from accounting.errors import AccessDenied, InvalidRequest, NotFound
-from ledgerd.api._auth import CurrentPrincipal
+from ledgerd.api._auth import CurrentPrincipal, route_subject
 from ledgerd.api._errors import ApiError, FieldError, error_responses
 from ledgerd.api._resources import Database, TemporalClient
 from ledgerd.feedback import Feedback, FeedbackReceipt, InvalidFeedback, NotAnswered, give_feedback
+from ledgerd.security import policy
 
 router = APIRouter(prefix="/v1/runs", tags=["feedback"])
 
@@ -25,10 +26,11 @@ router = APIRouter(prefix="/v1/runs", tags=["feedback"])
     "/{workflow_id:path}/feedback",
     status_code=201,
     response_model=FeedbackReceipt,
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
     summary="Give feedback on a run's response",
 )
 async def give(
+    request: Request,
     workflow_id: str,
     body: Feedback,
     principal: CurrentPrincipal,
@@ -45,6 +47,10 @@ async def give(
 ) -> FeedbackReceipt:
     """Thumbs, a 1-5 rating, a correction (the answer as it should have been, validated
     against the daemon's output model) and a comment; at least one of them."""
+    if body.correction is not None:  # the matrix's own row: viewers may rate, not correct
+        refused = policy.refusal(principal, "api", f"{route_subject(request)} (correction)")
+        if refused is not None:
+            raise ApiError(403, "forbidden", refused, workflow_id=workflow_id)
     # Per principal: two people of one tenant who happen to send the same key both count.
     key = (
         f"http/{principal.tenant_id}/{principal.id}/{idempotency_key}" if idempotency_key else None

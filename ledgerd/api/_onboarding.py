@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from accounting.principals import APPROVER_ROLES, Principal
-from ledgerd.api._auth import Writer
+from ledgerd.api._auth import CurrentPrincipal
 from ledgerd.api._errors import ApiError, FieldError, error_responses
 from ledgerd.api._resources import CurrentSettings, Database, TemporalClient
 from ledgerd.api._vendor_hydration import Started, already_running, started
@@ -24,6 +24,8 @@ from starter import start_client_onboarding
 router = APIRouter(prefix="/v1/onboardings", tags=["onboarding"])
 
 _FROM_TOKEN = ("tenant_id", "principal")
+# Internal to the workflow (continue-as-new's state): never accepted from a caller.
+_INTERNAL = ("resume",)
 
 
 class _BodyBase(BaseModel):
@@ -36,7 +38,7 @@ class _BodyBase(BaseModel):
 _BODY_FIELDS: dict[str, Any] = {
     name: (field.annotation, field)
     for name, field in OnboardingRequest.model_fields.items()
-    if name not in _FROM_TOKEN
+    if name not in _FROM_TOKEN and name not in _INTERNAL
 }
 OnboardingBody = create_model(
     "OnboardingBody",
@@ -86,7 +88,7 @@ async def _check_approvers(pool: Pool, request: OnboardingRequest) -> None:
 )
 async def start(
     body: OnboardingBody,
-    principal: Writer,
+    principal: CurrentPrincipal,
     client: TemporalClient,
     pool: Database,
     settings: CurrentSettings,

@@ -27,6 +27,7 @@ from ledgerd import search_attributes as sa
 from ledgerd.api._auth import CurrentPrincipal
 from ledgerd.api._errors import ApiError, error_responses
 from ledgerd.api._resources import TemporalClient
+from ledgerd.run_health import stalled_on_model
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -85,6 +86,11 @@ class RunStatus(BaseModel):
     now: Any = Field(
         default=None, description="While running: the run's `status` query (what it is doing)."
     )
+    problem: str | None = Field(
+        default=None,
+        description="While running: what keeps it from progressing, e.g. a model the worker "
+        "cannot reach (the step keeps retrying).",
+    )
     summary: str | None = None
     search_attributes: dict[str, Any] = Field(
         description="ledgerd's: `LedgerdTenant`, `LedgerdDaemon`, `LedgerdOutcome` once ended."
@@ -118,6 +124,7 @@ async def get_run(
         workflow_type=described.workflow_type,
         status=status_name(described.status),
         now=jsonable_encoder(await query_or_none(handle, "status")) if running else None,
+        problem=_problem(described) if running else None,
         summary=await described.static_summary(),
         search_attributes={
             pair.key.name: jsonable_encoder(pair.value)
@@ -156,3 +163,13 @@ async def get_run_result(
         reason = cause.message if isinstance(cause, FailureError) else str(cause)
         return RunResult(workflow_id=workflow_id, status=status, failure=reason)
     return RunResult(workflow_id=workflow_id, status=status, result=jsonable_encoder(result))
+
+
+def _problem(described: WorkflowExecutionDescription) -> str | None:
+    why = stalled_on_model(described)
+    if why is None:
+        return None
+    return (
+        f"the worker cannot reach the model ({why}): the step keeps retrying; start the model "
+        "stand-in or fix the worker's ANTHROPIC_BASE_URL or ANTHROPIC_API_KEY"
+    )

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from ledgerd.api._auth import Writer
-from ledgerd.api._errors import ApiError, error_responses
+from ledgerd.api._auth import CurrentPrincipal
+from ledgerd.api._errors import ApiError, FieldError, error_responses
 from ledgerd.api._resources import CurrentSettings, TemporalClient
 from ledgerd.api._runs import result_url, status_url
 from ledgerd.contracts import Budget
+from ledgerd.security.budget import budget_problems
 from starter import start_batch_hydration, start_vendor_hydration
 
 router = APIRouter(prefix="/v1/vendor-hydrations", tags=["vendor hydration"])
@@ -102,12 +103,22 @@ _STARTS: dict[int | str, dict[str, Any]] = error_responses(401, 403, 409, 422)
 )
 async def start_hydration(
     body: VendorHydrationBody,
-    principal: Writer,
+    principal: CurrentPrincipal,
     client: TemporalClient,
     settings: CurrentSettings,
     response: Response,
 ) -> Started:
     budget = Budget.model_validate(body.budget.model_dump()) if body.budget else None
+    if budget is not None and (problems := budget_problems(budget, settings)):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "invalid request: " + "; ".join(f"budget.{f}: {why}" for f, why in problems),
+            fields=[
+                FieldError(field=f"budget.{f}", location="body", message=why, type="ceiling")
+                for f, why in problems
+            ],
+        )
     try:
         handle = await start_vendor_hydration(
             client,
@@ -131,7 +142,7 @@ async def start_hydration(
 )
 async def start_batch(
     body: BatchHydrationBody,
-    principal: Writer,
+    principal: CurrentPrincipal,
     client: TemporalClient,
     settings: CurrentSettings,
     response: Response,

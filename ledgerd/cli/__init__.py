@@ -4,9 +4,38 @@ from __future__ import annotations
 
 import typer
 
-from ledgerd.cli import ask, demo, evaluate, feedback, models, onboarding, runs, stack, trace
+from ledgerd.cli import (
+    admin,
+    ask,
+    connection,
+    demo,
+    evaluate,
+    feedback,
+    models,
+    onboarding,
+    runs,
+    stack,
+    tokens,
+    trace,
+)
+from ledgerd.cli.errors import guard
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The `ledgerd` command line.")
 
-for group in (stack, runs, demo, onboarding, ask, evaluate, trace, feedback, models):
+for group in (
+    stack,
+    runs,
+    demo,
+    onboarding,
+    tokens,
+    ask,
+    evaluate,
+    trace,
+    feedback,
+    models,
+    connection,
+    admin,
+):
     group.register(app)
+# After every group registered: bad input and unreachable services are one line, exit 2.
+guard(app)

@@ -10,7 +10,9 @@ import typer
 from pydantic import ValidationError
 
 from accounting.errors import PlatformError
-from ledgerd.cli.context import cli_settings, principal_named
+from accounting.principals import Principal
+from ledgerd.cli.context import cli_settings, temporal
+from ledgerd.cli.identity import TokenFile, authenticate
 from ledgerd.cli.output import follow, ui_link
 from ledgerd.config import Settings
 from ledgerd.contracts import DaemonResult
@@ -44,19 +46,18 @@ def print_answer(settings: Settings, workflow_id: str, result: DaemonResult) -> 
 
 async def ask_question(
     settings: Settings,
-    principal_id: str,
+    principal: Principal,
     question: str,
     *,
     mode: str = "planned",
     conversation: str | None = None,
     as_json: bool = False,
 ) -> DaemonResult:
-    from starter import connect, start_ledger_question
+    from starter import start_ledger_question
     from workflows.ledger_question import QuestionMode
 
-    principal = await principal_named(settings, principal_id)
     handle = await start_ledger_question(
-        await connect(settings),
+        await temporal(settings),
         principal=principal,
         question=question,
         mode=QuestionMode(mode),
@@ -75,9 +76,9 @@ async def ask_question(
 
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
-    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "acme",
+    tenant: Annotated[str | None, typer.Option(help="Checked against your token's tenant.")] = None,
     principal: Annotated[
-        str | None, typer.Option(help="Principal id to ask as (default <tenant>-viewer).")
+        str | None, typer.Option("--principal", "--as", help="Checked against your token.")
     ] = None,
     mode: Annotated[
         str, typer.Option(help="planned (plan, then parallel queries) or stepwise.")
@@ -86,22 +87,24 @@ def ask(
         str | None, typer.Option(help="Conversation id; follow-ups share memory.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    token_file: TokenFile = None,
 ) -> None:
-    """Ask a question about the ledger; prints the answer with its figures and citations."""
+    """Ask a question about your tenant's ledger (as your token's principal); prints the
+    answer with its figures and citations."""
     if mode not in ("planned", "stepwise"):
         raise typer.BadParameter(f"--mode must be planned or stepwise, not {mode!r}")
     settings = cli_settings()
-    try:
-        result = asyncio.run(
-            ask_question(
-                settings,
-                principal or f"{tenant}-viewer",
-                question,
-                mode=mode,
-                conversation=conversation,
-                as_json=as_json,
-            )
+
+    async def run() -> DaemonResult:
+        asker = await authenticate(
+            settings, "ask", token_file=token_file, acting_as=principal, tenant=tenant
         )
+        return await ask_question(
+            settings, asker, question, mode=mode, conversation=conversation, as_json=as_json
+        )
+
+    try:
+        result = asyncio.run(run())
     except (PlatformError, ValidationError) as error:
         # Who is asking, or the question itself, is wrong: say so; nothing was started.
         typer.secho(f"cannot ask: {error}", fg="red", err=True)

@@ -5,6 +5,7 @@ models per role) side by side, as a terminal table, `--json` and `--chart` (docs
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 from collections.abc import Sequence
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledgerd.cli.context import cli_settings
+from ledgerd.cli.context import cli_settings, database, temporal
+from ledgerd.cli.output import fail
 from ledgerd.config import Settings
 
 if TYPE_CHECKING:
@@ -30,10 +32,8 @@ eval_app = typer.Typer(help="Run evaluation datasets through the daemons.", no_a
 async def run_question_set(
     settings: Settings, dataset: Path | None, mode: str, only: list[str], concurrency: int
 ) -> list[Any]:
-    from ledgerd.db import open_pool
     from ledgerd.evals._runner import run_cases
     from ledgerd.evals.ledger_questions import load_questions
-    from starter import connect
     from workflows.ledger_question import QuestionMode
 
     questions = load_questions(dataset)
@@ -42,10 +42,10 @@ async def run_question_set(
         missing = sorted(set(only) - {q.id for q in questions})
         if missing:
             raise typer.BadParameter(f"no question with id {', '.join(missing)} in the dataset")
-    pool = await open_pool(settings.effective_database_url, max_size=4)
+    pool = await database(settings, max_size=4)
     try:
         return await run_cases(
-            await connect(settings),
+            await temporal(settings),
             pool,
             questions,
             mode=QuestionMode(mode),
@@ -91,11 +91,9 @@ async def run_comparison(
     limit: int | None,
     concurrency: int,
 ) -> ComparisonReport:
-    from ledgerd.db import open_pool
     from ledgerd.evals._compare import compare
     from ledgerd.evals._dataset import load_datasets
     from ledgerd.evals._variants import VariantError, parse_variant
-    from starter import connect
 
     try:
         a = parse_variant(specs[0], option="--a", settings=settings)
@@ -108,11 +106,11 @@ async def run_comparison(
         raise typer.BadParameter(str(error), param_hint="--dataset") from None
     if not cases:
         raise typer.BadParameter("the dataset(s) hold no cases", param_hint="--dataset")
-    pool = await open_pool(settings.effective_database_url, max_size=2 * concurrency + 2)
+    pool = await database(settings, max_size=2 * concurrency + 2)
     try:
         return await compare(
             settings,
-            await connect(settings),
+            await temporal(settings),
             pool,
             a,
             b,
@@ -159,6 +157,8 @@ def compare_command(
 
     if chart is not None and chart.suffix.lower() != ".png":
         raise typer.BadParameter(f"{chart} must end in .png", param_hint="--chart")
+    if chart is not None and importlib.util.find_spec("matplotlib") is None:
+        raise fail("--chart needs matplotlib: pip install 'ledgerd[charts]' (or `uv sync`)")
     settings = cli_settings()
     try:
         report = asyncio.run(

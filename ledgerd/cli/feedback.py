@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sys
@@ -14,10 +13,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from accounting.principals import Principal
-from ledgerd.cli.context import cli_settings
-from ledgerd.cli.output import fail
-from ledgerd.db import Pool
+from ledgerd.cli.context import cli_settings, database, temporal
+from ledgerd.cli.errors import BadInput
+from ledgerd.cli.identity import TokenFile, authenticate
 from ledgerd.feedback import DatasetKind, Feedback, FeedbackReceipt, Thumbs
 
 
@@ -29,32 +27,12 @@ def _correction(value: str | None) -> dict[str, Any] | None:
         text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
         parsed = json.loads(text)
     except OSError as error:
-        raise fail(f"--correction: cannot read {value[1:]!r}: {error.strerror}") from None
+        raise BadInput(f"--correction: cannot read {value[1:]!r}: {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise fail(f"--correction: not valid JSON: {error}") from None
+        raise BadInput(f"--correction: not valid JSON: {error}") from None
     if not isinstance(parsed, dict):
-        raise fail("--correction: give a JSON object, the answer as it should have been")
+        raise BadInput("--correction: give a JSON object, the answer as it should have been")
     return parsed
-
-
-async def _caller(pool: Pool, principal_id: str | None, token: str | None) -> Principal:
-    """Who gives the feedback: a principal by id (as `approve --as` does), or the principal a
-    bearer token names (as the HTTP API does; only its SHA-256 is compared)."""
-    from accounting.errors import NotFound
-    from accounting.principals import load_principal
-
-    if principal_id is not None:
-        return await load_principal(pool, principal_id)
-    assert token is not None
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT id, tenant_id, role FROM principals WHERE token_sha256 = %s",
-            (hashlib.sha256(token.encode()).hexdigest(),),
-        )
-        row = await cursor.fetchone()
-    if row is None:
-        raise NotFound("unknown token: it matches no principal")
-    return Principal.model_validate(row)
 
 
 dataset_app = typer.Typer(no_args_is_help=True, help="Fine-tuning datasets built from feedback.")
@@ -74,21 +52,14 @@ def feedback(
     ] = None,
     comment: Annotated[str, typer.Option(help="Anything else to say.")] = "",
     principal: Annotated[
-        str | None, typer.Option("--principal", "--as", help="Principal id giving it.")
+        str | None, typer.Option("--principal", "--as", help="Checked against your token.")
     ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(envvar="LEDGERD_TOKEN", help="A principal's bearer token instead."),
-    ] = None,
+    token_file: TokenFile = None,
 ) -> None:
-    """Rate, approve or correct a daemon run's response (running or finished)."""
-    from accounting.errors import PlatformError
-    from ledgerd.db import open_pool
+    """Rate, approve or correct a daemon run's response (running or finished), as your
+    token's principal (LEDGERD_TOKEN, --token-file, or asked for: never an argument)."""
     from ledgerd.feedback import give_feedback
-    from starter import connect
 
-    if (principal is None) == (token is None):
-        raise typer.BadParameter("give --principal or --token (LEDGERD_TOKEN), one of them")
     try:
         given = Feedback(
             thumbs=None if thumbs is None else Thumbs.UP if thumbs else Thumbs.DOWN,
@@ -97,7 +68,7 @@ def feedback(
             comment=comment,
         )
     except ValidationError as error:
-        raise fail(
+        raise BadInput(
             "invalid feedback: "
             + "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'feedback'}: {e['msg']}" for e in error.errors()
@@ -106,26 +77,24 @@ def feedback(
     settings = cli_settings()
 
     async def run() -> FeedbackReceipt:
-        client = await connect(settings)
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        command = "feedback (correction)" if given.correction is not None else "feedback"
+        caller = await authenticate(settings, command, token_file=token_file, acting_as=principal)
+        client = await temporal(settings)
+        pool = await database(settings, max_size=1)
         try:
-            caller = await _caller(pool, principal, token)
             return await give_feedback(client, pool, caller, workflow_id, given)
         finally:
             await pool.close()
 
-    try:
-        receipt = asyncio.run(run())
-    except PlatformError as error:
-        raise fail(f"{type(error).__name__}: {error}") from None
+    receipt = asyncio.run(run())
     typer.echo(f"feedback {receipt.feedback_id} recorded on {receipt.run_id} ({receipt.daemon})")
 
 
 def export(
+    tenant: Annotated[str, typer.Option(help="The tenant whose feedback to export (one).")],
     out: Annotated[
         Path | None, typer.Option(help="The JSONL file to write (default: stdout).")
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant's feedback.")] = None,
     kind: Annotated[DatasetKind, typer.Option(help="sft, preference or all.")] = DatasetKind.ALL,
     min_reward: Annotated[
         float, typer.Option(help="Supervised examples need at least this reward.")
@@ -133,13 +102,12 @@ def export(
 ) -> None:
     """JSONL for fine-tuning: approved responses (sft) and corrections (preference
     pairs), PII redacted. See docs/feedback.md for the shape of each line."""
-    from ledgerd.db import open_pool
     from ledgerd.feedback import ExportSummary, export_dataset
 
     settings = cli_settings()
 
     async def run() -> ExportSummary:
-        pool = await open_pool(settings.effective_database_url, max_size=1)
+        pool = await database(settings, max_size=1)
         try:
             if out is None:
                 return await export_dataset(

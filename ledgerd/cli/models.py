@@ -15,7 +15,8 @@ import httpx
 import typer
 
 from ledgerd.cli.context import cli_settings
-from ledgerd.config import ROLES, Settings, load_settings
+from ledgerd.cli.output import fail
+from ledgerd.config import ROLES, ConfigError, Settings, load_settings
 
 
 def models(
@@ -35,7 +36,12 @@ def models(
         typer.echo(f"{profile.id:<20} {profile.display_name:<18} {status}")
     typer.echo("\nconfigured roles:")
     for role in ROLES:
-        shape = shape_for(settings.role_settings(role), structured_answer=role != "executor")
+        # The plan's step inputs are open objects; the verdict is closed (as docs/models.md).
+        shape = shape_for(
+            settings.role_settings(role),
+            structured_answer=role != "executor",
+            free_form=role == "planner",
+        )
         typer.echo(f"  {role:<8} {shape.model:<20} {shape.describe()}")
 
 
@@ -67,11 +73,19 @@ def _reachable(settings: Settings) -> bool:
 
 
 def doctor() -> None:
-    """Check the model endpoint: the account's models, and one request per role as it will
-    really be sent. Exits 1 if any role would fail."""
+    """Show the Temporal connection and check the model endpoint: the account's models, and
+    one request per role as it will really be sent. Exits 1 if any role would fail."""
     from activities.model_check import check_models, render_check
+    from ledgerd.connection import describe_connection
 
     settings = cli_settings()
+    try:
+        shown = describe_connection(settings)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    typer.echo("Temporal connection (secrets masked; `ledgerd connection --check` connects)")
+    for name, value in shown.items():
+        typer.echo(f"  {name:<{max(map(len, shown))}}  {value}")
     with contextlib.ExitStack() as stack:
         if settings.uses_offline_model and not _reachable(settings):
             typer.echo("offline stand-in not running: starting a private one for the check")

@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
-from ledgerd.cli.context import cli_settings, principal_named
+from ledgerd.cli.context import cli_settings, temporal
+from ledgerd.cli.identity import TokenFile, authenticate
 from ledgerd.cli.output import ui_link
 from ledgerd.onboarding import Action, OnboardingProposal
 
 
 def onboard(
-    tenant: Annotated[str, typer.Option(help="Tenant id of the client company.")],
     chart: Annotated[Path, typer.Option(help="Chart of accounts export (CSV).", exists=True)],
     legal_name: Annotated[str, typer.Option(help="The company's legal name.")],
     chart_format: Annotated[
@@ -26,46 +26,62 @@ def onboard(
     approver: Annotated[list[str] | None, typer.Option(help="Principal ids asked first.")] = None,
     escalate_to: Annotated[list[str] | None, typer.Option(help="Asked after 72 h.")] = None,
     top_vendors: Annotated[int, typer.Option()] = 3,
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant id of the company (default: your token's).")
+    ] = None,
+    token_file: TokenFile = None,
 ) -> None:
-    """Start onboarding a client company; prints how to approve it."""
+    """Start onboarding your tenant's company (as your token's principal); prints how to
+    approve it."""
     from accounting.clients import ClientProfile
     from ledgerd.onboarding import ChartFormat, OnboardingRequest
-    from starter import connect, start_client_onboarding
+    from starter import start_client_onboarding
 
     settings = cli_settings()
 
     async def run() -> None:
+        starter = await authenticate(settings, "onboard", token_file=token_file, tenant=tenant)
+        company = starter.tenant_id
         request = OnboardingRequest(
-            tenant_id=tenant,
-            principal=await principal_named(settings, f"{tenant}-service"),
+            tenant_id=company,
+            principal=starter,
             profile=ClientProfile(legal_name=legal_name, industry=industry, country=country),
             chart_format=ChartFormat(chart_format),
             chart_csv=chart.read_text(encoding="utf-8"),
-            approvers=approver or [f"{tenant}-accountant"],
-            escalation_approvers=escalate_to or [f"{tenant}-owner"],
+            approvers=approver or [f"{company}-accountant"],
+            escalation_approvers=escalate_to or [f"{company}-owner"],
             top_vendors=top_vendors,
         )
-        handle = await start_client_onboarding(await connect(settings), request)
+        handle = await start_client_onboarding(
+            await temporal(settings), request, task_queue=settings.task_queue
+        )
         typer.echo(f"started {handle.id}\nTemporal UI: {ui_link(settings, handle.id)}")
-        typer.echo(f"approve with: ledgerd approve {handle.id} --as {request.approvers[0]}")
+        typer.echo(
+            f"approve with: ledgerd approve {handle.id}  (as {request.approvers[0]}: "
+            "LEDGERD_TOKEN or --token-file holding their token)"
+        )
 
     asyncio.run(run())
 
 
 async def _decide(
     workflow_id: str,
-    acting_as: str,
+    acting_as: str | None,
     action: Action,
     comments: str,
     edited: OnboardingProposal | None,
+    token_file: Path | None,
 ) -> None:
-    from starter import connect, decide_onboarding
+    from starter import decide_onboarding
 
     settings = cli_settings()
+    approver = await authenticate(
+        settings, action.value, token_file=token_file, acting_as=acting_as
+    )
     receipt = await decide_onboarding(
-        await connect(settings),
+        await temporal(settings),
         workflow_id,
-        approver=await principal_named(settings, acting_as),
+        approver=approver,
         action=action,
         comments=comments,
         edited_proposal=edited,
@@ -75,40 +91,48 @@ async def _decide(
 
 def approve(
     workflow_id: str,
-    acting_as: Annotated[str, typer.Option("--as", help="Approver principal id.")],
+    acting_as: Annotated[
+        str | None, typer.Option("--as", help="Checked against your token's principal.")
+    ] = None,
+    token_file: TokenFile = None,
 ) -> None:
     """Approve the pending onboarding proposal."""
-    asyncio.run(_decide(workflow_id, acting_as, Action.APPROVE, "", None))
+    asyncio.run(_decide(workflow_id, acting_as, Action.APPROVE, "", None, token_file))
 
 
 def reject(
     workflow_id: str,
-    acting_as: Annotated[str, typer.Option("--as", help="Approver principal id.")],
     comments: Annotated[str, typer.Option(help="What to change, e.g. '6800 to office_supplies'.")],
+    acting_as: Annotated[
+        str | None, typer.Option("--as", help="Checked against your token's principal.")
+    ] = None,
+    token_file: TokenFile = None,
 ) -> None:
     """Reject the proposal with comments; the daemon revises it and asks again."""
-    asyncio.run(_decide(workflow_id, acting_as, Action.REJECT, comments, None))
+    asyncio.run(_decide(workflow_id, acting_as, Action.REJECT, comments, None, token_file))
 
 
 def edit(
     workflow_id: str,
-    acting_as: Annotated[str, typer.Option("--as", help="Approver principal id.")],
     proposal: Annotated[Path, typer.Option(help="The corrected proposal (JSON).", exists=True)],
+    acting_as: Annotated[
+        str | None, typer.Option("--as", help="Checked against your token's principal.")
+    ] = None,
+    token_file: TokenFile = None,
 ) -> None:
     """Approve a corrected proposal, applied exactly as edited."""
     edited = OnboardingProposal.model_validate(json.loads(proposal.read_text()))
-    asyncio.run(_decide(workflow_id, acting_as, Action.EDIT, "", edited))
+    asyncio.run(_decide(workflow_id, acting_as, Action.EDIT, "", edited, token_file))
 
 
 def pending(workflow_id: str) -> None:
     """Show the pending approval of an onboarding: proposal, approvers, deadlines."""
-    from starter import connect
     from workflows import ClientOnboarding
 
     settings = cli_settings()
 
     async def run() -> None:
-        client = await connect(settings)
+        client = await temporal(settings)
         handle = client.get_workflow_handle(workflow_id)
         found = await handle.query(ClientOnboarding.pending_approval)
         typer.echo(found.model_dump_json(indent=2) if found else "nothing is pending")

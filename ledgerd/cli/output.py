@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from ledgerd.cli.errors import model_unreachable
 from ledgerd.config import Settings
 
 if TYPE_CHECKING:
@@ -31,18 +32,28 @@ def ui_link(settings: Settings, workflow_id: str) -> str:
 
 
 async def follow(handle: WorkflowHandle[Any, Result]) -> Result:
-    """Print the run's status each time it changes, until it ends; its result."""
+    """Print the run's status each time it changes, until it ends; its result. A run whose
+    worker cannot reach the model is not waited for through every retry: that is said at
+    once (`Unreachable`), and the run keeps retrying."""
     from temporalio.service import RPCError
+
+    from ledgerd.run_health import stalled_on_model
 
     result = asyncio.ensure_future(handle.result())
     shown = ""
-    while not result.done():
-        try:
-            status = await handle.query("status")
-        except RPCError:
-            status = shown
-        if status and status != shown:
-            typer.echo(f"  … {status}")
-            shown = status
-        await asyncio.wait([result], timeout=0.5)
+    try:
+        while not result.done():
+            try:
+                status = await handle.query("status")
+                stalled = stalled_on_model(await handle.describe())
+            except RPCError:
+                status, stalled = shown, None
+            if stalled is not None:
+                raise model_unreachable(handle.id, stalled)
+            if status and status != shown:
+                typer.echo(f"  … {status}")
+                shown = status
+            await asyncio.wait([result], timeout=0.5)
+    finally:
+        result.cancel()  # leaving early: stop waiting for the result
     return result.result()

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from ledgerd.cli.context import cli_settings
+from ledgerd.cli.context import cli_settings, database
 from ledgerd.cli.output import fail
-from ledgerd.config import Settings
+from ledgerd.config import ConfigError, Settings
 
 
 def dev(
@@ -21,7 +21,14 @@ def dev(
     down: Annotated[bool, typer.Option(help="Stop a stack started in the background.")] = False,
 ) -> None:
     """Start (and supervise) Temporal + UI, PostgreSQL, the offline model, the worker and the API."""
-    from ledgerd.stack import AlreadyRunning, PortInUse, Stack, read_state, stop_background
+    from ledgerd.stack import (
+        AlreadyRunning,
+        MissingDevStack,
+        PortInUse,
+        Stack,
+        read_state,
+        stop_background,
+    )
 
     settings = cli_settings()
     if down:
@@ -32,7 +39,10 @@ def dev(
     if background:
         start_background(settings)
         return
-    stack = Stack(settings)
+    try:
+        stack = Stack(settings)
+    except ConfigError as error:
+        raise fail(str(error)) from None
     signal.signal(signal.SIGTERM, stack.request_stop)
     signal.signal(signal.SIGINT, stack.request_stop)
     try:
@@ -43,7 +53,7 @@ def dev(
     except AlreadyRunning as error:
         state = read_state(settings) or {}
         raise fail(f"{error}\n  " + _endpoint_lines(state)) from None
-    except PortInUse as error:
+    except (PortInUse, MissingDevStack) as error:
         stack.down()
         raise fail(str(error)) from None
     except BaseException:
@@ -115,13 +125,13 @@ def seed(
 ) -> None:
     """Load the deterministic demo data (two tenants, a year of transactions)."""
     from demo_seed import seed_demo_data
-    from ledgerd.db import apply_migrations, open_pool
+    from ledgerd.db import apply_migrations
 
     settings = cli_settings()
 
     async def run() -> str:
         await apply_migrations(settings.effective_database_url)
-        pool = await open_pool(settings.effective_database_url, max_size=2)
+        pool = await database(settings, max_size=2)
         try:
             summary = await seed_demo_data(pool, reset=reset)
         finally:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ledgerd.cli.context import cli_settings
+from ledgerd.cli.context import cli_settings, temporal
+from ledgerd.cli.errors import BadInput
 from ledgerd.cli.output import fail, ui_link
 from ledgerd.config import Settings
 from ledgerd.db import Conn
@@ -46,17 +47,11 @@ def trace(
     from temporalio.service import RPCError, RPCStatusCode
 
     from ledgerd.trace import DecisionTrace, load_trace, render_trace
-    from starter import connect
 
     settings = cli_settings()
 
     async def run() -> DecisionTrace:
-        try:
-            client = await connect(settings)
-        except RuntimeError as error:
-            raise fail(
-                f"cannot reach Temporal at {settings.effective_temporal_address}: {error}"
-            ) from None
+        client = await temporal(settings)
         conn = await _open_database(settings)
         try:
             return await load_trace(
@@ -68,7 +63,9 @@ def trace(
             )
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
-                raise fail(f"no workflow {workflow_id!r}: {error.message}") from None
+                raise BadInput(
+                    f"no workflow {workflow_id!r}: {error.message}; check the id"
+                ) from None
             raise fail(f"Temporal refused the history of {workflow_id!r}: {error}") from None
         finally:
             if conn is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -67,12 +68,19 @@ class DaemonSpec:
         return f"{self.kind}.{role}"
 
     def respond_tool(self) -> dict[str, Any]:
-        """The `respond` tool the executor answers with: the output model as its schema."""
-        return {
-            "name": RESPOND,
-            "description": (
-                "Submit your final answer. Call it once, when the work is done; the input "
-                f"must match the {self.output_model.__name__} schema exactly."
-            ),
-            "input_schema": self.output_model.model_json_schema(),
-        }
+        """The `respond` tool the executor answers with: the output model as its schema.
+        Built once per output model (schema generation is slow, and every turn offers it);
+        callers must not change the dict."""
+        return _respond_tool(self.output_model)
+
+
+@cache
+def _respond_tool(output_model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "name": RESPOND,
+        "description": (
+            "Submit your final answer. Call it once, when the work is done; the input "
+            f"must match the {output_model.__name__} schema exactly."
+        ),
+        "input_schema": output_model.model_json_schema(),
+    }

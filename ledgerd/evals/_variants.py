@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ledgerd.config import Settings
+from ledgerd.connection import resolve_connection
 from ledgerd.prompts import Prompt
 
 ROLES = ("planner", "executor", "judge")
@@ -198,16 +199,19 @@ def worker_environment(variant: Variant, settings: Settings, task_queue: str) ->
     model and the prompt directory are set explicitly, so what the report names is what ran
     whatever the shell or `.env` says."""
     env = dict(os.environ)
+    temporal = resolve_connection(settings)  # TLS and API key come with os.environ or the profile
     env.update(
         {
-            "TEMPORAL_ADDRESS": settings.effective_temporal_address,
-            "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+            "TEMPORAL_ADDRESS": temporal.address,
+            "TEMPORAL_NAMESPACE": temporal.namespace,
             "DATABASE_URL": settings.effective_database_url,
             "LEDGERD_OFFLINE_MODEL_PORT": str(settings.offline_model_port),
             "LEDGERD_TASK_QUEUE": task_queue,
             "LEDGERD_PROMPT_DIR": str(variant.prompts or packaged_prompts_dir()),
         }
     )
+    if settings.offline_model:
+        env["LEDGERD_OFFLINE_MODEL"] = "true"
     if settings.anthropic_base_url:
         env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
     if settings.anthropic_api_key is not None:

@@ -71,11 +71,13 @@ async def export_dataset(
     pool: Pool,
     out: TextIO,
     *,
-    tenant_id: str | None = None,
+    tenant_id: str,
     kind: DatasetKind = DatasetKind.ALL,
     min_reward: float = 0.0,
 ) -> ExportSummary:
-    """Write the dataset's lines to `out`; return how many of each, and what was skipped."""
+    """Write one tenant's dataset lines to `out`; return how many of each, and what was
+    skipped. Always one tenant: a dataset mixing clients' data would carry one client's
+    responses into a model another client's runs use."""
     feedback = await load_feedback(pool, tenant_id=tenant_id)
     redactor = Redactor(await _person_names(pool))
     summary = ExportSummary()

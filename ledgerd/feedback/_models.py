@@ -18,6 +18,7 @@ from accounting.errors import InvalidRequest, PlatformError
 from accounting.principals import Principal
 from ledgerd.contracts import Outcome
 from ledgerd.daemons import daemon_spec
+from ledgerd.receipts import ClearReceipt
 
 
 class Thumbs(StrEnum):
@@ -27,7 +28,7 @@ class Thumbs(StrEnum):
 
 class Feedback(BaseModel):
     """One person's view of one daemon response. Who gives it is not part of it: it comes
-    from the bearer token, the CLI's `--principal`/`--token`, or the Update's `principal`."""
+    from the bearer token (API and CLI), or the Update's credential-proved `principal`."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -63,14 +64,34 @@ class Feedback(BaseModel):
         return ", ".join(parts)
 
 
+FEEDBACK_ACTION = "feedback"
+
+
 class RunFeedback(Feedback):
     """Feedback through a workflow's `feedback` Update. An Update carries no bearer token, so
-    the principal travels with the payload, as an approver travels with a `Decision`."""
+    the principal travels with the payload, as an approver travels with a `Decision`, and
+    `credential` proves it (ledgerd.security.credentials): signed by `ledgerd action-token` or
+    `starter.signed_feedback` after authenticating the principal, over the workflow, the
+    action `feedback` and a digest of `content()`. Once verified the workflow drops it."""
 
     principal: Principal
+    credential: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="From `ledgerd action-token` or `starter.signed_feedback`.",
+    )
 
     def without_principal(self) -> Feedback:
-        return Feedback.model_validate(self.model_dump(exclude={"principal"}))
+        return Feedback.model_validate(self.model_dump(exclude={"principal", "credential"}))
+
+    def content(self) -> dict[str, Any]:
+        """What the credential's digest covers: the feedback itself, without who gives it."""
+        return self.without_principal().model_dump(mode="json")
+
+    @property
+    def matrix_subject(self) -> str:
+        """The role matrix's row: a correction is for those who may correct."""
+        return "feedback (correction)" if self.correction is not None else "feedback"
 
 
 class RunTarget(BaseModel):
@@ -105,7 +126,9 @@ class DaemonResponse(BaseModel):
     prompt_versions: dict[str, list[str]] = Field(description="Per role, the prompt versions.")
 
 
-class FeedbackReceipt(BaseModel):
+class FeedbackReceipt(ClearReceipt):
+    """The Update's answer: ids and a time, readable without the codec (ClearReceipt)."""
+
     feedback_id: int
     workflow_id: str
     run_id: str

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from accounting._access import Conn, missing
+from accounting._access import Conn, not_found
 from accounting._idempotency import once
 from accounting.errors import InvalidRequest
 from accounting.principals import Principal
@@ -106,7 +106,7 @@ async def _check_vendor(conn: Conn, principal: Principal, vendor_id: UUID | None
         "SELECT 1 FROM vendors WHERE tenant_id = %s AND id = %s", (principal.tenant_id, vendor_id)
     )
     if await cursor.fetchone() is None:
-        raise await missing(conn, principal, "vendors", "id", vendor_id)
+        raise not_found(principal, "vendors", vendor_id)
 
 
 async def _embed_one(embedder: Embedder, text: str) -> list[float]:

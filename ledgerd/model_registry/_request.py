@@ -96,10 +96,13 @@ def role_problems(settings: RoleSettings) -> list[str]:
         )
         return problems
     if settings.effort is not None and settings.effort not in profile.efforts:
-        allowed = ", ".join(profile.efforts) or "none: unset it"
+        allowed = (
+            f"allowed: {', '.join(profile.efforts)}"
+            if profile.efforts
+            else "it takes no effort: unset it"
+        )
         problems.append(
-            f"{var}_EFFORT={settings.effort}: {settings.model} does not take that effort; "
-            f"allowed: {allowed}"
+            f"{var}_EFFORT={settings.effort}: {settings.model} does not take that effort; {allowed}"
         )
     problems += _thinking_problems(profile, settings)
     if settings.max_tokens is not None and settings.max_tokens > profile.max_output:
@@ -121,7 +124,8 @@ def role_problems(settings: RoleSettings) -> list[str]:
 def _thinking_problems(profile: ModelProfile, settings: RoleSettings) -> list[str]:
     var, model, effort = settings.variables, settings.model, settings.effort
     forms = profile.thinking.forms
-    at = f" at effort {effort or 'default'}" if profile.effort else ""
+    # Only where the effort decides it (a model that can turn thinking off at some efforts).
+    at = f" at effort {effort or 'default'}" if "disabled" in forms else ""
     if settings.thinking == "on" and not {"adaptive", "enabled"} & set(forms):
         return [f"{var}_THINKING=on: {model} cannot think; allowed: off"]
     if settings.thinking == "off" and not profile.thinking_off_allowed(effort):
@@ -181,10 +185,17 @@ def answer_mode(profile: ModelProfile, settings: RoleSettings, *, free_form: boo
 
 
 def shape_for(
-    settings: RoleSettings, *, structured_answer: bool = False, free_form: bool = False
+    settings: RoleSettings,
+    *,
+    answer: AnswerTool | None = None,
+    structured_answer: bool = False,
+    free_form: bool = False,
 ) -> RequestShape:
-    """The request fields for valid settings (check `role_problems` first); for a structured
-    answer, `free_form` says whether its schema has open objects (`AnswerTool.free_form`)."""
+    """The request fields for valid settings (check `role_problems` first). A role that
+    answers in a structure names its `answer`; without the tool at hand, `structured_answer`
+    and `free_form` (whether its schema has open objects) say the same."""
+    if answer is not None:
+        structured_answer, free_form = True, answer.free_form
     profile = profile_for(settings.model)
     mode = answer_mode(profile, settings, free_form=free_form) if structured_answer else None
     form = _thinking_form(profile, settings)
@@ -310,7 +321,10 @@ def _with_cache_breakpoints(
     if size >= min_tokens:
         system_block["cache_control"] = {"type": "ephemeral"}
         marked += 1
-    size += _estimated_tokens(messages)
+    if size < min_tokens:
+        # Only the comparison matters: once the prefix reaches the minimum, sizing the
+        # whole conversation again (every turn, so quadratic over a run) decides nothing.
+        size += _estimated_tokens(messages)
     if (
         cache_conversation
         and messages

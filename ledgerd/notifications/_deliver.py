@@ -50,7 +50,7 @@ def configured_channels(settings: Settings) -> list[Channel]:
                 recipients=settings.notify_email_to,
                 username=settings.smtp_username,
                 password=settings.smtp_password,
-                starttls=settings.smtp_starttls,
+                security=settings.smtp_security,
             )
         )
     return channels

@@ -72,7 +72,7 @@ class EmailChannel:
         recipients: Sequence[str],
         username: SecretStr | None = None,
         password: SecretStr | None = None,
-        starttls: bool = False,
+        security: str = "starttls",
     ) -> None:
         self._host = host
         self._port = port
@@ -80,7 +80,7 @@ class EmailChannel:
         self._recipients = list(recipients)
         self._username = username
         self._password = password
-        self._starttls = starttls
+        self._security = security
 
     async def send(self, notification: Notification) -> None:
         message = email_message(notification, self._sender, self._recipients)
@@ -90,8 +90,20 @@ class EmailChannel:
         # Errors name SMTP codes and exception types only: server replies and
         # SMTPRecipientsRefused quote addresses.
         try:
-            with smtplib.SMTP(self._host, self._port, timeout=TIMEOUT_SECONDS) as smtp:
-                if self._starttls:
+            # TLS unless explicitly turned off: credentials and ledger data never cross the
+            # network in the clear by default, and a server without STARTTLS is refused.
+            smtp: smtplib.SMTP
+            if self._security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    self._host,
+                    self._port,
+                    timeout=TIMEOUT_SECONDS,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(self._host, self._port, timeout=TIMEOUT_SECONDS)
+            with smtp:
+                if self._security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
                 if self._username is not None and self._password is not None:
                     smtp.login(self._username.get_secret_value(), self._password.get_secret_value())

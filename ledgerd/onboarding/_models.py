@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from accounting.accounts import AccountType
 from accounting.clients import ClientProfile
 from accounting.principals import APPROVER_ROLES, Principal
+from ledgerd.receipts import ClearReceipt
 
 
 class ChartFormat(StrEnum):
@@ -99,13 +100,37 @@ class Action(StrEnum):
 
 
 class Decision(BaseModel):
-    """An approver's answer to one approval request, by its id."""
+    """An approver's answer to one approval request, by its id.
+
+    Who decides is proved by `credential` (ledgerd.security.credentials), signed by the API or
+    the CLI after authenticating the approver; `approver`, if sent, must match it. Once
+    accepted, the workflow keeps the approver from the credential and drops the credential.
+    """
 
     approval_id: str
-    approver: Principal
+    approver: Principal | None = None
     action: Action
     comments: str = Field(default="", max_length=4000)
     edited_proposal: OnboardingProposal | None = None
+    credential: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="From the API, `ledgerd approval-token` or `starter.decide_onboarding`.",
+    )
+
+    def content(self) -> dict[str, object]:
+        """What the credential's digest covers besides approval id and action."""
+        return {
+            "comments": self.comments,
+            "edited_proposal": (
+                self.edited_proposal.model_dump(mode="json") if self.edited_proposal else None
+            ),
+        }
+
+    @property
+    def decided_by(self) -> Principal:
+        assert self.approver is not None, "an accepted decision names its approver"
+        return self.approver
 
     @model_validator(mode="after")
     def _edit_carries_a_proposal(self) -> Decision:
@@ -116,7 +141,9 @@ class Decision(BaseModel):
         return self
 
 
-class DecisionReceipt(BaseModel):
+class DecisionReceipt(ClearReceipt):
+    """The Update's answer: ids and a time, readable without the codec (ClearReceipt)."""
+
     approval_id: str
     action: Action
     accepted_at: datetime
@@ -165,12 +192,23 @@ class OnboardingResult(BaseModel):
     reason: str = ""
 
 
-def can_approve(approver: Principal, tenant_id: str) -> str | None:
-    """Why `approver` may not decide for `tenant_id`, or None if they may."""
+def can_approve(
+    approver: Principal, tenant_id: str, asked: list[str] | None = None, started_by: str = ""
+) -> str | None:
+    """Why `approver` may not decide for `tenant_id`, or None if they may: an accountant or
+    owner of the tenant, among those asked (after escalation, those escalated to as well),
+    and never the principal who started the onboarding (four eyes)."""
     if approver.tenant_id != tenant_id:
         return f"approver {approver.id!r} is not of tenant {tenant_id!r}"
     if approver.role not in APPROVER_ROLES:
         return f"approver {approver.id!r} is a {approver.role.value}; an accountant or owner must decide"
+    if approver.id == started_by:
+        return (
+            f"approver {approver.id!r} started this onboarding and may not approve it: "
+            "a second person must decide (four eyes)"
+        )
+    if asked is not None and approver.id not in asked:
+        return f"approver {approver.id!r} was not asked; the approvers asked are {', '.join(asked)}"
     return None
 
 

@@ -2,7 +2,7 @@
 worker and the HTTP API, each replaced by real infrastructure when configured."""
 
 from ledgerd.stack._postgres import EmbeddedPostgres
-from ledgerd.stack._process import PortInUse, free_port
+from ledgerd.stack._process import MissingDevStack, PortInUse, free_port
 from ledgerd.stack._supervisor import (
     AlreadyRunning,
     Endpoints,
@@ -19,6 +19,7 @@ __all__ = [
     "EmbeddedPostgres",
     "EmbeddedTemporal",
     "Endpoints",
+    "MissingDevStack",
     "PortInUse",
     "Stack",
     "binary",

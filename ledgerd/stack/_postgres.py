@@ -15,11 +15,24 @@ from pathlib import Path
 
 import psycopg
 
-from ledgerd.stack._process import hand_over, log_tail, spawn, stop, unprivileged_user
+from ledgerd.stack._process import (
+    MissingDevStack,
+    hand_over,
+    log_tail,
+    spawn,
+    stop,
+    unprivileged_user,
+)
 
 
 def _bin_dir() -> Path:
-    import pgserver  # heavy import: only when the embedded server is wanted
+    try:
+        import pgserver  # heavy import: only when the embedded server is wanted
+    except ImportError:
+        raise MissingDevStack(
+            "the embedded PostgreSQL needs the dev-stack extra (`uv sync`, or "
+            "pip install 'ledgerd[dev-stack]'); or set DATABASE_URL to a PostgreSQL with pgvector"
+        ) from None
 
     return Path(pgserver.__file__).parent / "pginstall" / "bin"
 

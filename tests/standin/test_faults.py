@@ -273,7 +273,9 @@ def test_config_from_env() -> None:
     )
     assert config.faults == (FaultSpec(status=429, retry_after=2, times=3),)
     assert (config.latency_ms, config.fault_rate, config.seed) == (25, 0.1, 42)
-    assert OfflineModelConfig.from_env({}) == OfflineModelConfig()
+    # The standalone process keeps `/_control/*` (which returns prompts) off unless asked.
+    assert OfflineModelConfig.from_env({}) == OfflineModelConfig(control=False)
+    assert OfflineModelConfig.from_env({"LEDGERD_OFFLINE_CONTROL": "1"}).control
 
 
 @pytest.mark.parametrize(

@@ -72,10 +72,13 @@ class Run:
     plans: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     executor_turns: int = 0
+    role: Role = Role.VIEWER
 
     @property
     def principal(self) -> Principal:
-        return Principal(id=f"{self.tenant}-viewer", tenant_id=self.tenant, role=Role.VIEWER)
+        return Principal(
+            id=f"{self.tenant}-{self.role.value}", tenant_id=self.tenant, role=self.role
+        )
 
     @property
     def task(self) -> str:
@@ -382,7 +385,9 @@ async def test_an_unknown_vendor_never_succeeds_and_replanning_stops(
 async def test_a_remembered_vendor_is_recalled_in_a_later_run(
     client: anthropic.AsyncAnthropic, ledger: Pool
 ) -> None:
-    told = Run(client, ledger, "acme", "Remember that our cloud provider is Amazon Web Services.")
+    # Viewers may not write memory (docs/security.md): an accountant tells the fact.
+    fact = "Remember that our cloud provider is Amazon Web Services."
+    told = Run(client, ledger, "acme", fact, role=Role.ACCOUNTANT)
     await told.run_plan()
     remember = told.plans[0]["steps"][1]
     assert remember["call"]["tool"] == "remember"

@@ -387,46 +387,42 @@ async def test_older_models_do_not_bind_blocks_to_the_prefix(
     assert again.stop_reason == "end_turn"
 
 
-async def test_another_models_blocks_are_dropped(
-    client: anthropic.AsyncAnthropic, offline_server: Any
-) -> None:
-    messages = await _tool_turn(client, "claude-sonnet-5-5")
+async def _send_back(
+    offline_server: Any, messages: list[Any], *, model: str, api_key: str = "test"
+) -> httpx.Response:
+    """The conversation sent on over plain HTTP, to read the stand-in's report of drops."""
     async with httpx.AsyncClient(base_url=offline_server.base_url) as http:
-        response = await http.post(
+        return await http.post(
             "/v1/messages",
-            headers={"x-api-key": "test", "anthropic-version": "2023-06-01"},
+            headers={"x-api-key": api_key, "anthropic-version": "2023-06-01"},
             json={
-                "model": "claude-haiku-5-5",
+                "model": model,
                 "max_tokens": 4096,
                 "system": "You help.",
                 "tools": [LOOKUP],
                 "messages": messages,
             },
         )
+
+
+async def test_another_models_blocks_are_dropped(
+    client: anthropic.AsyncAnthropic, offline_server: Any
+) -> None:
+    messages = await _tool_turn(client, "claude-sonnet-5-5")
+    response = await _send_back(offline_server, messages, model="claude-haiku-5-5")
     # Not an error: the API drops what the model cannot read, and says so only in a beta.
     assert response.status_code == 200
-    assert (
-        response.headers["x-offline-dropped-thinking"]
-        == "messages.1.content.0 model_binding_mismatch"
-    )
+    dropped = response.headers["x-offline-dropped-thinking"]
+    assert dropped == "messages.1.content.0 model_binding_mismatch"
 
 
 async def test_sonnet_5_5_blocks_are_bound_to_the_account(
     client: anthropic.AsyncAnthropic, offline_server: Any
 ) -> None:
     messages = await _tool_turn(client, "claude-sonnet-5-5")
-    async with httpx.AsyncClient(base_url=offline_server.base_url) as http:
-        response = await http.post(
-            "/v1/messages",
-            headers={"x-api-key": "another-account", "anthropic-version": "2023-06-01"},
-            json={
-                "model": "claude-sonnet-5-5",
-                "max_tokens": 4096,
-                "system": "You help.",
-                "tools": [LOOKUP],
-                "messages": messages,
-            },
-        )
+    response = await _send_back(
+        offline_server, messages, model="claude-sonnet-5-5", api_key="another-account"
+    )
     assert response.status_code == 200
     assert response.headers["x-offline-dropped-thinking"].endswith("organization_binding_mismatch")
 
