@@ -17,6 +17,7 @@ from activities.tool_call import describe_validation
 from ledgerd import transcript
 from ledgerd.contracts import Plan, PlanRequest, PlanResult, PlanStep
 from ledgerd.daemons import daemon_spec
+from ledgerd.daemons._intent import render_intent
 from ledgerd.model_registry import AnswerTool
 from ledgerd.plan_refs import references
 from ledgerd.prompts import load_prompt
@@ -36,16 +37,29 @@ def render_plan(plan: Plan) -> str:
         after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
         tools = f" [tools: {', '.join(step.tool_names)}]" if step.tool_names else ""
         lines.append(f"- {step.id}: {step.goal}{tools}{after}")
+    if plan.intent is not None:
+        lines.append(render_intent(plan.intent))
     return "\n".join(lines)
 
 
 def check_plan(
-    plan: Plan, allowed: set[str], *, executable: bool = False, done: frozenset[str] = frozenset()
+    plan: Plan,
+    allowed: set[str],
+    *,
+    executable: bool = False,
+    done: frozenset[str] = frozenset(),
+    needs_intent: bool = False,
 ) -> list[str]:
     """What is wrong with a plan, in words the planner can act on. For daemons that execute
     plans, each call must name an offered tool, refer only to steps it depends on, and
-    (when it has no references) already satisfy the tool's input schema."""
+    (when it has no references) already satisfy the tool's input schema. A daemon whose
+    guardrail holds answers to the intent needs one."""
     problems = []
+    if needs_intent and plan.intent is None:
+        problems.append(
+            "the plan has no intent: give `intent` (tenant, metric, aggregation, grouping, "
+            "period, compare_period, entity) as you read the task"
+        )
     seen: set[str] = set(done)
     with_calls: set[str] = set(done)
     for step in plan.steps:
@@ -117,7 +131,11 @@ async def plan(request: PlanRequest) -> PlanResult:
         answer=SUBMIT_PLAN,
         model_type=Plan,
         check=lambda p: check_plan(
-            p, allowed, executable=spec.execute_plan, done=frozenset(request.done)
+            p,
+            allowed,
+            executable=spec.execute_plan,
+            done=frozenset(request.done),
+            needs_intent=spec.needs_intent and request.round == 1,
         ),
         accepted="Plan accepted.",
     )

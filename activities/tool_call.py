@@ -16,6 +16,7 @@ from accounting.errors import PlatformError
 from ledgerd import transcript
 from ledgerd.contracts import ToolCallRequest, ToolOutcome
 from ledgerd.daemons import daemon_spec
+from ledgerd.injection import held_reason, result_flags
 from ledgerd.memory import EmbeddingError
 from ledgerd.metrics import timed_tool_call
 from ledgerd.plan_refs import UnresolvedReference, references, resolve
@@ -91,11 +92,21 @@ async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
     is_error = True
     planned = request.steps_done is not None
     unresolved = await _resolve_planned(request) if planned else None
+    flags = []
+    # The injection gate: a mutating call whose arguments trace back to instruction-like
+    # data is not run (ledgerd.injection); the model hears why, the run records it.
+    held = (
+        await held_reason(deps.pool, request.ref, call)
+        if unresolved is None and tool is not None and tool.mutating
+        else None
+    )
     if unresolved is not None:
         content = summary = unresolved
     elif tool is None:
         content = f"unknown tool {call.name!r}; available tools: {', '.join(sorted(tools))}"
         summary = "unknown tool"
+    elif held is not None:
+        content = summary = f"Held for a person's approval, not run: {held}"
     else:
         try:
             result = await tool.invoke(
@@ -120,6 +131,7 @@ async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
             summary = "EmbeddingError"
         else:
             content, summary, is_error = result.model_dump_json(), summarize(result), False
+            flags = result_flags(call, content)
     block: dict[str, object] = {"type": "tool_result", "tool_use_id": call.id, "content": content}
     if is_error:
         block["is_error"] = True
@@ -140,5 +152,10 @@ async def _call_tool(request: ToolCallRequest) -> ToolOutcome:
     else:
         await transcript.append_all(deps.pool, request.ref, answered)
     return ToolOutcome(
-        tool_use_id=call.id, name=call.name, is_error=is_error, summary=summary[:300]
+        tool_use_id=call.id,
+        name=call.name,
+        is_error=is_error,
+        summary=summary[:300],
+        flags=flags,
+        held=held,
     )

@@ -7,8 +7,9 @@ only references, tool inputs and short summaries travel through workflow history
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -129,11 +130,30 @@ class ToolCallRequest(BaseModel):
     )
 
 
+class InjectionFlag(BaseModel):
+    """Instruction-like content found in data a model reads (a tool result, outside data in
+    the task): recorded on the run, shown in the trace and notified. No raw content: the
+    excerpt is PII-redacted and short."""
+
+    channel: str = Field(description="Where it was found: 'bank descriptor', 'memory', ...")
+    rule: str = Field(description="The detector rule (or 'judge') that flagged it.")
+    where: str = Field(default="", description="The tool_use id and field path, or 'task'.")
+    excerpt: str = Field(default="", max_length=200)
+
+
 class ToolOutcome(BaseModel):
     tool_use_id: str
     name: str
     is_error: bool
     summary: str = Field(description="A short, PII-free description of the result.")
+    flags: list[InjectionFlag] = Field(
+        default_factory=list, description="Instruction-like content found in the result."
+    )
+    held: str | None = Field(
+        default=None,
+        description="Set when a mutating call was not run because its arguments trace back "
+        "to flagged content: why, for the person who must approve it.",
+    )
 
 
 class AnswerCheck(BaseModel):
@@ -158,6 +178,10 @@ class Verdict(BaseModel):
     judge_passed: bool
     judge_reasons: list[str]
     judge_model: str
+    injection: list[InjectionFlag] = Field(
+        default_factory=list,
+        description="Instruction-like content in the evidence, as the rules and the judge saw it.",
+    )
 
     def reasons(self) -> list[str]:
         failed = [f"{c.name}: {c.reason}" for c in self.checks if not c.passed]
@@ -215,6 +239,14 @@ class DaemonResult(BaseModel):
     verdict: Verdict | None = None
     plan_rounds: int = Field(default=0, description="Plans written: 1, plus one per re-plan.")
     seconds: float = Field(default=0.0, description="Wall time of the run, by workflow time.")
+    injection_flags: list[InjectionFlag] = Field(
+        default_factory=list, description="Instruction-like content the run's data carried."
+    )
+    held_actions: list[str] = Field(
+        default_factory=list,
+        description="Mutating calls not run because they trace back to flagged content; "
+        "each needs a person's approval.",
+    )
 
 
 class StepCall(BaseModel):
@@ -246,11 +278,69 @@ class PlanStep(BaseModel):
         return self.tools or ([self.call.tool] if self.call else [])
 
 
+class Period(BaseModel):
+    start: dt.date = Field(description="Inclusive ISO date.")
+    end: dt.date = Field(description="Inclusive ISO date.")
+
+    def label(self) -> str:
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+
+class Entity(BaseModel):
+    """What the task is about besides the period: categories, vendors and direction of a
+    question; the descriptor or chart of the other daemons."""
+
+    categories: list[str] = Field(
+        default_factory=list, description="Standard category keys the question names."
+    )
+    vendors: list[str] = Field(
+        default_factory=list, description="Vendor names as the question gives them."
+    )
+    direction: Literal["out", "in", "all"] = Field(
+        default="out", description="out: spend; in: money received; all: both."
+    )
+    subject: str | None = Field(
+        default=None, description="For a vendor: the descriptor; for a chart: 'chart'."
+    )
+
+
+Metric = Literal["sum", "count", "average", "min", "max"]
+Aggregation = Literal[
+    "total", "per_group", "top_group", "bottom_group", "average_per_group", "change"
+]
+Grouping = Literal["vendor", "category", "month", "quarter"]
+
+
+class Intent(BaseModel):
+    """What the task asks, as the planner read it. The guardrail holds the answer to it:
+    every figure must come from a query of this metric, period, grouping and entity, and
+    the tenant must be the caller's.
+
+    `aggregation` says how the answer combines the grouped values: `total` over the period,
+    `per_group` (a breakdown or a top-N), `top_group` / `bottom_group` (the one group with the
+    highest / lowest value: "which month had the highest ..."), `average_per_group` (the
+    mean of the groups: "average monthly payroll"), `change` (between `period` and
+    `compare_period`)."""
+
+    tenant: str = Field(description="The tenant the task is about, as the task names it.")
+    metric: Metric | None = Field(default=None, description="What is measured per group.")
+    aggregation: Aggregation | None = None
+    grouping: list[Grouping] = Field(default_factory=list)
+    period: Period | None = None
+    compare_period: Period | None = None
+    entity: Entity = Field(default_factory=Entity)
+
+
 class Plan(BaseModel):
     """The planner's structured plan: steps, their tools, and which depend on which."""
 
     steps: list[PlanStep] = Field(min_length=1, max_length=20)
     rationale: str = Field(default="", max_length=2000)
+    intent: Intent | None = Field(
+        default=None,
+        description="What the task asks (metric, period, aggregation, grouping, entity, "
+        "tenant); the guardrail checks the answer against it.",
+    )
 
 
 class PlanRequest(BaseModel):

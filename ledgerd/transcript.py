@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from ledgerd.contracts import RunRef
 from ledgerd.db import Conn, Pool
+from ledgerd.injection import OWN_TOOLS, spotlight
 
 log = logging.getLogger("ledgerd.transcript")
 
@@ -161,10 +162,18 @@ async def messages(
 def as_messages(rows: list[dict[str, Any]], for_model: str | None = None) -> list[dict[str, Any]]:
     """Consecutive same-role entries merged, tool results first in a user turn, thinking
     blocks of other models left out, and any `tool_use` left unanswered (a step that never
-    completed) answered with an error result, as the API requires."""
+    completed) answered with an error result, as the API requires. Tool results are
+    spotlighted: marked as data from their tool (`ledgerd.injection`)."""
     merged: list[dict[str, Any]] = []
+    names = {
+        block["id"]: block.get("name", "")
+        for entry in rows
+        if entry["role"] == "assistant"
+        for block in entry["content"]
+        if block.get("type") == "tool_use"
+    }
     for entry in rows:
-        content = list(entry["content"])
+        content = [_marked(block, names) for block in entry["content"]]
         if entry["role"] == "assistant" and entry.get("model") != for_model:
             # Bound to the model (and, on the 5.5 models, the account) that wrote them.
             content = [b for b in content if b.get("type") not in _THINKING]
@@ -199,6 +208,22 @@ def as_messages(rows: list[dict[str, Any]], for_model: str | None = None) -> lis
         if message["role"] == "user":
             message["content"].sort(key=lambda block: block.get("type") != "tool_result")
     return merged
+
+
+def _marked(block: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """A tool result as the model reads it: its content inside a data block. Only when
+    sent: the stored row keeps the bare result, which the guardrail and the trace parse."""
+    if block.get("type") != "tool_result":
+        return block
+    name = names.get(block.get("tool_use_id", ""), "")
+    if not name or name in OWN_TOOLS:
+        return block
+    text = block.get("content")
+    if isinstance(text, list):
+        text = "".join(part.get("text", "") for part in text if isinstance(part, dict))
+    if not isinstance(text, str):
+        return block
+    return {**block, "content": spotlight(f"tool_result:{name}", text)}
 
 
 async def tool_results_by_id(pool: Pool, ref: RunRef) -> dict[str, tuple[str, Any, bool]]:

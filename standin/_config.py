@@ -19,6 +19,7 @@ ENV_FAULTS = "LEDGERD_OFFLINE_FAULTS"
 ENV_LATENCY_MS = "LEDGERD_OFFLINE_LATENCY_MS"
 ENV_FAULT_RATE = "LEDGERD_OFFLINE_FAULT_RATE"
 ENV_FAULT_SEED = "LEDGERD_OFFLINE_FAULT_SEED"
+ENV_MISBEHAVE = "LEDGERD_OFFLINE_MISBEHAVE"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class OfflineModelConfig:
     record_limit: int = 100
     cache_min_tokens: int | None = None  # None: each model's own minimum, from the registry
     scenarios: tuple[Scenario, ...] = ()
+    # A fault mode the daemons' scripts apply (scenarios/_misbehave.py): `MODE` or
+    # `MODE:daemon,daemon`. None: the scripts answer as well as they can.
+    misbehave: str | None = None
     # `/_control/*` returns every recorded prompt: on for in-process servers (tests), off for
     # the standalone process unless LEDGERD_OFFLINE_CONTROL=1 (docs/security.md).
     control: bool = True
@@ -48,6 +52,10 @@ class OfflineModelConfig:
             raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms}")
         if self.record_limit < 0:
             raise ValueError(f"record_limit must be >= 0, got {self.record_limit}")
+        if self.misbehave is not None:
+            from standin.scenarios._misbehave import Misbehaviour
+
+            Misbehaviour.parse(self.misbehave)  # an unknown mode fails here, naming it
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OfflineModelConfig:
@@ -59,13 +67,20 @@ class OfflineModelConfig:
                 faults = tuple(parse_faults(json.loads(env[ENV_FAULTS])))
             except (ValueError, ValidationError) as error:
                 raise ValueError(f"{ENV_FAULTS}: {error}") from None
-        return cls(
-            faults=faults,
-            latency_ms=_number(env, ENV_LATENCY_MS, int, 0),
-            fault_rate=_number(env, ENV_FAULT_RATE, float, 0.0),
-            seed=_number(env, ENV_FAULT_SEED, int, 0),
-            control=env.get("LEDGERD_OFFLINE_CONTROL") == "1",
-        )
+        misbehave = env.get(ENV_MISBEHAVE) or None
+        try:
+            return cls(
+                faults=faults,
+                latency_ms=_number(env, ENV_LATENCY_MS, int, 0),
+                fault_rate=_number(env, ENV_FAULT_RATE, float, 0.0),
+                seed=_number(env, ENV_FAULT_SEED, int, 0),
+                misbehave=misbehave,
+                control=env.get("LEDGERD_OFFLINE_CONTROL") == "1",
+            )
+        except ValueError as error:
+            if misbehave and "misbehaviour" in str(error):
+                raise ValueError(f"{ENV_MISBEHAVE}: {error}") from None
+            raise
 
 
 _Number = TypeVar("_Number", int, float)

@@ -52,7 +52,12 @@ log = logging.getLogger("standin")
 
 class _State:
     def __init__(self, config: OfflineModelConfig) -> None:
+        from standin.scenarios._misbehave import Misbehaviour
+
         self.config = config
+        self.misbehaviour: Misbehaviour | None = (
+            Misbehaviour.parse(config.misbehave) if config.misbehave else None
+        )
         self.faults = FaultQueue(
             config.faults,
             fault_rate=config.fault_rate,
@@ -65,8 +70,13 @@ class _State:
 
     def reset(self) -> None:
         """Back to the just-started state, so tests sharing one server do not leak."""
+        from standin.scenarios._misbehave import Misbehaviour
+
         self.faults.replace(self.config.faults)
         self.faults.reset_random()
+        self.misbehaviour = (
+            Misbehaviour.parse(self.config.misbehave) if self.config.misbehave else None
+        )
         self.cache.clear()
         self.requests.clear()
         self._ids = itertools.count(1)
@@ -157,6 +167,7 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
     """The stand-in as an ASGI app; `config` None reads `LEDGERD_OFFLINE_*` from the env."""
     # Imported here, not at module level, so scenario modules can import this package.
     import standin.scenarios  # noqa: F401
+    from standin.scenarios._misbehave import CURRENT, Misbehaviour
 
     state = _State(config if config is not None else OfflineModelConfig.from_env())
 
@@ -196,11 +207,15 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
                 "offline stand-in %s: injected %s %s", request_id, fault.kind, fault.http_status()
             )
             return _fault_response(fault, request_id)
+        # The scripts read the server's fault mode for this request only.
+        token = CURRENT.set(state.misbehaviour)
         try:
             reply, source = decide(seen, state.config.scenarios)
         except Exception as problem:
             log.exception("offline stand-in %s: scenario failed", request_id)
             return _error(500, f"offline stand-in scenario failed: {problem!r}", request_id)
+        finally:
+            CURRENT.reset(token)
         rendered = render(parsed, reply, fault, checked, account_of(request))
         response = MessagesResponse(
             id="msg_offline_" + hashlib.sha256(canonical_json(body).encode()).hexdigest()[:24],
@@ -288,6 +303,21 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
             state.faults.clear()
         return _json(200, {"pending": state.faults.pending()}, request_id)
 
+    async def misbehave(request: Request) -> Response:
+        request_id = state.request_id()
+        if request.method == "POST":
+            try:
+                body = json.loads(await request.body())
+                state.misbehaviour = Misbehaviour(
+                    str(body["mode"]), frozenset(str(d) for d in body.get("daemons") or [])
+                )
+            except (ValueError, KeyError, TypeError, AttributeError) as problem:
+                return _error(400, f"misbehave: {problem}", request_id)
+        elif request.method == "DELETE":
+            state.misbehaviour = None
+        current = state.misbehaviour.describe() if state.misbehaviour else None
+        return _json(200, {"misbehave": current}, request_id)
+
     async def requests(request: Request) -> Response:
         request_id = state.request_id()
         if request.method == "DELETE":
@@ -319,6 +349,7 @@ def create_app(config: OfflineModelConfig | None = None) -> Starlette:
         routes += [
             Route("/_control/faults", faults, methods=["GET", "POST", "DELETE"]),
             Route("/_control/requests", requests, methods=["GET", "DELETE"]),
+            Route("/_control/misbehave", misbehave, methods=["GET", "POST", "DELETE"]),
             Route("/_control/reset", reset, methods=["POST"]),
         ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -150,6 +150,9 @@ def rounds(request: MessagesRequest) -> int:
     return 1 + user_text(request).count("Re-plan:")
 
 
+ACME = {"tenant": "acme"}  # a ledger question's plan records its intent
+
+
 async def test_every_plan_call_of_a_reply_gets_its_result(
     time_skipping_env: WorkflowEnvironment, seeded_pg_url: str
 ) -> None:
@@ -163,8 +166,11 @@ async def test_every_plan_call_of_a_reply_gets_its_result(
         if rounds(request) == 1:
             # Two plans in one reply: the first is used; the second must still be answered,
             # or the re-plan request (the same thread) is refused.
-            return [("submit_plan", {"steps": failing}), ("submit_plan", {"steps": found})]
-        return [("submit_plan", {"steps": found, "rationale": "the full name"})]
+            return [
+                ("submit_plan", {"steps": failing, "intent": ACME}),
+                ("submit_plan", {"steps": found, "intent": ACME}),
+            ]
+        return [("submit_plan", {"steps": found, "rationale": "the full name", "intent": ACME})]
 
     scripts = (
         RoleScript("ledger_question", "planner", planner),

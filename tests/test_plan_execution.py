@@ -50,7 +50,8 @@ def rounds_so_far(request: MessagesRequest) -> int:
 def planner(plans: dict[int, list[dict[str, Any]]]) -> RoleScript:
     def reply(request: MessagesRequest) -> Reply:
         steps = plans[min(rounds_so_far(request), max(plans))]
-        return [("submit_plan", {"steps": steps, "rationale": "scripted"})]
+        plan = {"steps": steps, "rationale": "scripted", "intent": {"tenant": "acme"}}
+        return [("submit_plan", plan)]
 
     return RoleScript("ledger_question", "planner", reply)
 

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from ledgerd.daemons import RESPOND, DaemonSpec
+    from ledgerd.daemons._relevance import same_tenant
 
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -115,6 +116,9 @@ class DaemonLoop:
         self.executor = RunRef(run_id=self.run_id, thread="executor")
         self.result = DaemonResult(outcome=Outcome.FAILED)
         self.status = "starting"
+        # Set when the plan's intent is about another tenant: the run ends refused, saying
+        # why, before any tool runs.
+        self.refusal: str | None = None
 
     def _say(self, status: str) -> None:
         self.status = status
@@ -123,10 +127,22 @@ class DaemonLoop:
     async def run(self, task: str) -> DaemonResult:
         self.started = workflow.now()
         try:
-            result = await self._converse(await self._open(task))
+            turn = await self._open(task)
+            if self.refusal is not None:
+                result = self._end(Outcome.REFUSED, self.refusal)
+            else:
+                result = await self._converse(turn)
         except ActivityError as error:
             cause = error.cause or error
             result = self._end(Outcome.FAILED, f"{error.activity_type} failed: {cause}")
+        if result.held_actions and result.outcome is Outcome.COMPLETED:
+            # A mutating call was held: a person must approve it, so the run is not done.
+            result.outcome = Outcome.ESCALATED
+            result.reason = (
+                f"{len(result.held_actions)} mutating call(s) held for approval, traced to "
+                f"instruction-like data: {result.held_actions[0][:200]}"
+            )
+            self._say(f"{result.outcome.value}: {result.reason[:200]}")
         result.seconds = (workflow.now() - self.started).total_seconds()
         await self._notify(result)
         record_outcome(self.spec.kind, result.outcome.value)
@@ -136,10 +152,25 @@ class DaemonLoop:
         """Start the executor's thread (the task, and the plan if the daemon plans); return
         the executor's first turn. Daemons that execute their plans override this."""
         if self.spec.plan:
-            await self._plan(PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task))
+            self.check_scope(
+                await self._plan(PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task))
+            )
         else:
             await self._append(0, task, "task")
         return 1
+
+    def check_scope(self, plan: Plan) -> None:
+        """A plan whose intent is about another tenant than the caller's ends the run, refused
+        with the reason: a principal reads its own tenant's books only."""
+        intent = plan.intent
+        if intent is None or same_tenant(intent.tenant, self.principal.tenant_id):
+            return
+        if workflow.patched("refuse-other-tenant"):
+            self.refusal = (
+                f"the question is about tenant {intent.tenant[:60]!r}, but "
+                f"{self.principal.id} can only read tenant {self.principal.tenant_id!r}'s "
+                "books; nothing was run"
+            )
 
     def _plan_refs(self) -> dict[str, RunRef]:
         return {"planner": RunRef(run_id=self.run_id, thread="planner"), "executor": self.executor}
@@ -276,7 +307,17 @@ class DaemonLoop:
             )
         )
         self.result.tool_calls += len(outcomes)
+        for outcome in outcomes:
+            self.screened(outcome)
         return list(outcomes)
+
+    def screened(self, outcome: ToolOutcome) -> None:
+        """Keep what the injection screen found in a tool's result, and a call it held."""
+        for flag in outcome.flags:
+            if flag not in self.result.injection_flags and len(self.result.injection_flags) < 50:
+                self.result.injection_flags.append(flag)
+        if outcome.held is not None and len(self.result.held_actions) < 20:
+            self.result.held_actions.append(outcome.held[:300])
 
     async def _guard(self, turn: int, answer: dict[str, object]) -> Verdict:
         self._say("guardrail review")
@@ -291,6 +332,9 @@ class DaemonLoop:
         )
         self.result.model_calls += 1
         self.result.verdict = verdict
+        for flag in verdict.injection:
+            if flag not in self.result.injection_flags and len(self.result.injection_flags) < 50:
+                self.result.injection_flags.append(flag)
         return verdict
 
     async def _append(self, turn: int, text: str, summary: str) -> None:
@@ -327,6 +371,15 @@ class DaemonLoop:
             Outcome.ESCALATED: Severity.ATTENTION,
             Outcome.REFUSED: Severity.ATTENTION,
         }.get(result.outcome, Severity.FAILURE)
+        body: dict[str, object] = {"steps": result.steps, "tool_calls": result.tool_calls}
+        subject = f"{self.spec.kind} {result.outcome.value}: {result.reason[:200]}"
+        if result.injection_flags or result.held_actions:
+            # Someone must look at planted instructions even when the run went well.
+            if severity is Severity.INFO:
+                severity = Severity.ATTENTION
+            subject = f"possible prompt injection; {subject}"
+            body["injection_flags"] = [f.model_dump() for f in result.injection_flags[:10]]
+            body["held_actions"] = result.held_actions[:10]
         await send_notification(
             Notification(
                 dedupe_key=f"{self.run_id}/{result.outcome.value}",
@@ -334,8 +387,8 @@ class DaemonLoop:
                 workflow_id=self.workflow_id,
                 kind=f"{self.spec.kind}.{result.outcome.value}",
                 severity=severity,
-                subject=f"{self.spec.kind} {result.outcome.value}: {result.reason[:200]}",
-                body={"steps": result.steps, "tool_calls": result.tool_calls},
+                subject=subject[:300],
+                body=body,
             ),
             summary=f"notify: {result.outcome.value}",
         )

@@ -35,7 +35,7 @@ class PlannedLoop(DaemonLoop):
         done: dict[str, str] = {}  # step id -> the tool_use id holding its result
         summaries: dict[str, str] = {}
         try:
-            current: Plan | None = await self._plan(
+            first = await self._plan(
                 PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task)
             )
         except ActivityError as error:
@@ -43,6 +43,10 @@ class PlannedLoop(DaemonLoop):
             workflow.logger.warning("planning failed, answering step by step: %s", error.cause)
             await self._append(0, task, "task: planning failed, step by step")
             return 1
+        self.check_scope(first)
+        if self.refusal is not None:
+            return 1
+        current: Plan | None = first
         rounds = 1
         failed: dict[str, str] = {}
         while current is not None:
@@ -118,6 +122,7 @@ class PlannedLoop(DaemonLoop):
                 # like a tool error would; its siblings run on and the planner hears of it.
                 failed[step.id] = f"{call.name} did not complete: {error.cause or error}"[:300]
                 return
+            self.screened(outcome)
             if outcome.is_error:
                 failed[step.id] = outcome.summary
             else:

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from ledgerd.contracts import Notification, Outcome, Severity
     from ledgerd.daemons import daemon_spec
     from ledgerd.feedback import FeedbackReceipt, RunFeedback
+    from ledgerd.injection import spotlight
     from ledgerd.onboarding import (
         AccountMapping,
         Action,
@@ -91,6 +92,7 @@ class ClientOnboarding:
         self.request: OnboardingRequest | None = None
         self.state = OnboardingState()
         self.decision: Decision | None = None
+        self.mapping_warning = ""
         self.staged = True
 
     # ------------------------------------------------------------------ the process
@@ -169,7 +171,9 @@ class ClientOnboarding:
         # Rules need the mapping: a vendor's rule books it to the account proposed for its
         # category, so the vendors are hydrated after the chart is mapped.
         rules = await self._propose_rules(request, mappings)
-        self.state.proposal = OnboardingProposal(mappings=mappings, rules=rules)
+        self.state.proposal = OnboardingProposal(
+            mappings=mappings, rules=rules, notes=self.mapping_warning
+        )
 
     async def _discard_staged(self, request: OnboardingRequest) -> None:
         """Rejected, expired or failed: drop the staged chart (runs recorded before this
@@ -191,7 +195,8 @@ class ClientOnboarding:
         self._phase(Phase.MAPPING, "mapping accounts to the standard taxonomy")
         task = f"Map every account of tenant {self.request.tenant_id!r}'s chart to the standard taxonomy."
         if comments:
-            task += f"\n\nAccountant's comments: {comments}"
+            # Quoted, as data: corrections to follow, but no instructions beyond them.
+            task += f"\n\nAccountant's comments: {spotlight('accountant comments', comments)}"
         loop = DaemonLoop(
             daemon_spec("account_mapping"),
             self.request.principal,
@@ -200,6 +205,16 @@ class ClientOnboarding:
         result = await loop.run(task)
         if result.outcome not in (Outcome.COMPLETED, Outcome.ESCALATED) or result.answer is None:
             raise StepFailed(f"account mapping ended {result.outcome.value}: {result.reason}")
+        # Applying a mapping needs an approval anyway; the approver must see that the data
+        # the mapping read carried instructions (an account name, a comment) before approving.
+        self.mapping_warning = "; ".join(
+            f"{f.channel} {f.where}: {f.excerpt}" for f in result.injection_flags[:5]
+        )
+        if self.mapping_warning:
+            self.mapping_warning = (
+                "WARNING: the data this mapping read contains instructions (possible prompt "
+                f"injection); check the mappings before approving. {self.mapping_warning}"
+            )[:2000]
         return [AccountMapping.model_validate(m) for m in result.answer["mappings"]]
 
     async def _propose_rules(
@@ -280,7 +295,12 @@ class ClientOnboarding:
                 assert self.state.proposal is not None
                 mappings = await self._map_accounts(decision.comments)
                 self.state.proposal = self.state.proposal.model_copy(
-                    update={"mappings": mappings, "notes": f"Revised after: {decision.comments}"}
+                    update={
+                        "mappings": mappings,
+                        "notes": f"Revised after: {decision.comments}\n{self.mapping_warning}"[
+                            :4000
+                        ].strip(),
+                    }
                 )
                 self.state.pending = None
                 self.state.reminded = self.state.escalated = False

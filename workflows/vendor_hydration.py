@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from accounting.principals import Principal
     from ledgerd.contracts import Budget, DaemonResult
     from ledgerd.daemons import daemon_spec
+    from ledgerd.injection import inline
     from workflows._daemon_loop import DaemonLoop
     from workflows._daemon_workflow import DaemonWorkflow
 
@@ -51,8 +52,10 @@ class HydrationRequest(BaseModel):
 
     def task(self) -> str:
         if self.descriptor is not None:
+            # The descriptor is outside data (a bank, a merchant wrote it): marked as data.
             return (
-                f"Hydrate the vendor behind the bank descriptor {self.descriptor!r} "
+                f"Hydrate the vendor behind the bank descriptor "
+                f"{inline('bank descriptor', self.descriptor)} "
                 f"for tenant {self.tenant_id!r}, and link its unlinked transactions."
             )
         ids = ", ".join(self.transaction_ids or [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -180,7 +181,83 @@ def compare_command(
         raise typer.Exit(1)
 
 
+async def run_guardrail_eval(
+    settings: Settings, corpus: Path, per_mode: int | None, concurrency: int
+) -> Any:
+    from ledgerd.evals.guardrail import evaluate
+    from ledgerd.evals.guardrail_corpus import load_corpus, sample
+    from ledgerd.runtime import open_dependencies
+
+    try:
+        cases = load_corpus(corpus)
+    except (OSError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--corpus") from None
+    if per_mode is not None:
+        cases = sample(cases, per_mode)
+    deps = await open_dependencies(settings)
+    try:
+        return await evaluate(
+            deps.pool,
+            cases,
+            corpus=str(corpus),
+            concurrency=concurrency,
+            progress=lambda line: typer.echo(line, err=True),
+        )
+    finally:
+        await deps.close()
+
+
+def guardrail_command(
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="A labelled corpus (default datasets/guardrail/cases.jsonl)."),
+    ] = None,
+    per_mode: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N cases of each daemon and mode.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Verdicts at once.")] = 4,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Write a PNG chart here.")] = None,
+    docs: Annotated[
+        Path | None, typer.Option(help="Replace the guardrail-eval section of this Markdown file.")
+    ] = None,
+) -> None:
+    """Run the full guardrail (each daemon's checks and the judge model) over the labelled
+    corpus: recall per mode, false positives, cost and latency per verdict. Exits 1 when a
+    target is missed (recall >= 0.95, >= 0.9 per mode, false positives <= 2 %)."""
+    from ledgerd.evals._guardrail_report import render_markdown, update_docs, write_chart
+    from ledgerd.evals.guardrail_corpus import CORPUS
+
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise typer.BadParameter(f"{chart} must end in .png", param_hint="--chart")
+    settings = cli_settings()
+    path = corpus or CORPUS
+    report = asyncio.run(run_guardrail_eval(settings, path, per_mode, concurrency))
+    if chart is not None:
+        write_chart(report, chart)
+    link = ""
+    if chart is not None and docs is not None:
+        link = os.path.relpath(chart.resolve(), docs.resolve().parent)
+    table = render_markdown(report, chart=link)
+    typer.echo(table)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(report.model_dump_json(indent=2))
+        typer.echo(f"JSON report: {json_out}")
+    if docs is not None:
+        try:
+            update_docs(docs, table)
+        except (OSError, ValueError) as error:
+            raise typer.BadParameter(str(error), param_hint="--docs") from None
+        typer.echo(f"updated: {docs}")
+    if not report.targets_met:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     eval_app.command("questions")(questions)
     eval_app.command("compare")(compare_command)
+    eval_app.command("guardrail")(guardrail_command)
     app.add_typer(eval_app, name="eval")

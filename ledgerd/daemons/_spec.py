@@ -54,6 +54,9 @@ class DaemonSpec:
     checks: Checks = _no_checks
     max_answer_repairs: int = 2
     max_revisions: int = 1
+    # The planner must record the task's intent (metric, period, aggregation, ...): the
+    # daemon's checks hold every figure of the answer to it.
+    needs_intent: bool = False
 
     def __post_init__(self) -> None:
         toolset(*self.tools)

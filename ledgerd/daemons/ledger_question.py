@@ -10,6 +10,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ledgerd.contracts import Budget, CheckResult
+from ledgerd.daemons._common_checks import (
+    complete_check,
+    followed_check,
+    pii_check,
+    run_findings,
+)
 from ledgerd.daemons._grounding import (
     BadExpression,
     Stated,
@@ -22,6 +28,7 @@ from ledgerd.daemons._grounding import (
     strings_in,
     years_in,
 )
+from ledgerd.daemons._relevance import relevance_checks
 from ledgerd.daemons._spec import DaemonSpec, Evidence
 
 
@@ -75,6 +82,27 @@ def _grounded_pool(evidence: list[Evidence]) -> list[Decimal]:
             found += numbers_in(item.output)
             found += numbers_in_names(item.output)
             found += numbers_in([v for k, v in item.input.items() if k in _GROUNDING_INPUTS])
+    return found
+
+
+def _changes(evidence: list[Evidence]) -> list[Any]:
+    """The values of every `change…` field of the results: the tools' own differences."""
+    found: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).startswith("change"):
+                    found.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for item in evidence:
+        if not item.is_error:
+            walk(item.output)
     return found
 
 
@@ -139,6 +167,10 @@ def grounding_checks(
         f"{len(answer.figures)} figure(s), each found in its call's result",
     )
     grounded = _grounded_pool(evidence) + _asked(task)
+    # A number stated with a direction ("down $439.80", "+20.2%") is a change: it must be a
+    # change the tools returned or a shown calculation, not any number of that size (the
+    # comparison period's total has the size of a 100 % fall, and no direction).
+    directional = list(numbers_in(_changes(evidence)))
     problems = []
     for calculation in answer.calculations:
         try:
@@ -161,6 +193,7 @@ def grounding_checks(
             problems.append(f"{calculation.expression[:80]} is {value:.6g}, not {result:.6g}")
         elif not loose:
             grounded.append(result)
+            directional.append(result)
     check("calculations_correct", problems, f"{len(answer.calculations)} calculation(s) verified")
     text = answer.text
     strings = [s for e in evidence if not e.is_error for s in strings_in([e.input, e.output])]
@@ -172,7 +205,7 @@ def grounding_checks(
             f"{n.text!r} matches no tool result or shown calculation"
             + (" with that direction" if n.sign else "")
             for n in stated
-            if not (n.value in years if n.year else matches(n, grounded))
+            if not (n.value in years if n.year else matches(n, directional if n.sign else grounded))
         ]
         + [
             f"date {d} appears in no tool input or result"
@@ -203,6 +236,20 @@ def grounding_checks(
     return checks
 
 
+def ledger_checks(
+    answer: LedgerAnswer, evidence: list[Evidence], task: str = ""
+) -> list[CheckResult]:
+    """Grounding (every number from the tools), relevance (every figure from a query of the
+    question's intent), and the checks every answer gets."""
+    return [
+        *grounding_checks(answer, evidence, task),
+        *relevance_checks(answer, evidence, task),
+        pii_check([answer.text]),
+        complete_check(answer.text, substantive=bool(answer.figures)),
+        followed_check({"text": answer.text}, run_findings(evidence, task)),
+    ]
+
+
 LEDGER_QUESTION = DaemonSpec(
     kind="ledger_question",
     output_model=LedgerAnswer,
@@ -217,5 +264,6 @@ LEDGER_QUESTION = DaemonSpec(
     ),
     budget=Budget(max_steps=12, max_tokens=200_000, max_seconds=600),
     execute_plan=True,
-    checks=grounding_checks,
+    checks=ledger_checks,
+    needs_intent=True,
 )

@@ -34,7 +34,7 @@ from temporalio.converter import PayloadConverter
 from temporalio.converter import default as default_converter
 
 from ledgerd import search_attributes as sa
-from ledgerd.contracts import CheckResult, PlanStep, Usage
+from ledgerd.contracts import CheckResult, InjectionFlag, PlanStep, Usage
 from ledgerd.model_registry import COST_NOTE, estimate_cost
 from ledgerd.trace._model import (
     ActivityStatus,
@@ -614,6 +614,8 @@ class _Assembler:
             is_error=outcome.get("is_error") if outcome else None,
             summary=outcome.get("summary") if outcome else None,
             timing=activity.timing(),
+            flags=self._flags(outcome.get("flags") if outcome else None),
+            held=str(outcome["held"]) if outcome and outcome.get("held") else None,
         )
         conversation = _ref(request.get("ref"), "executor")[0]
         turn = _int(request.get("turn"))
@@ -628,6 +630,15 @@ class _Assembler:
                 return
         if (step := self._step_for(conversation, turn, f"tool call {trace.name}")) is not None:
             step.tool_calls.append(trace)
+
+    def _flags(self, raw: Any) -> list[InjectionFlag]:
+        flags = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                flags.append(InjectionFlag.model_validate(item))
+            except ValidationError:
+                self.notes.append(f"skipped a malformed injection flag: {item!r:.80}")
+        return flags
 
     def _on_validate_answer(self, activity: _Activity) -> None:
         request = activity.input
@@ -662,6 +673,7 @@ class _Assembler:
             judge_model=verdict.get("judge_model"),
             judge_call=self._pop_call((conversation, f"judge-{turn}"), 1),
             timing=activity.timing(),
+            injection=self._flags(verdict.get("injection")),
         )
         if (step := self._step_for(conversation, turn, "a guardrail review")) is not None:
             step.guardrail = trace
@@ -831,6 +843,8 @@ def build_trace(
         daemon=h.search.get(sa.DAEMON.name),
         outcome=str(outcome) if outcome else None,
         reason=h.reason,
+        injection_flags=asm._flags(h.result.get("injection_flags")),
+        held_actions=[str(a) for a in h.result.get("held_actions") or []],
         temporal_ui=temporal_ui,
         trace_id=h.trace_id,
     )

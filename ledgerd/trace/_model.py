@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ledgerd.contracts import CheckResult, PlanStep, Usage
+from ledgerd.contracts import CheckResult, InjectionFlag, PlanStep, Usage
 
 
 class ActivityStatus(StrEnum):
@@ -73,6 +73,12 @@ class ToolCallTrace(BaseModel):
     is_error: bool | None = Field(default=None, description="None while the call is pending.")
     summary: str | None = Field(default=None, description="The ToolOutcome's PII-free summary.")
     timing: Timing
+    flags: list[InjectionFlag] = Field(
+        default_factory=list, description="Instruction-like content found in the result."
+    )
+    held: str | None = Field(
+        default=None, description="Why the call was held for approval instead of run."
+    )
 
 
 class AnswerTrace(BaseModel):
@@ -93,6 +99,9 @@ class GuardrailTrace(BaseModel):
     judge_model: str | None = None
     judge_call: ModelCallTrace | None = None
     timing: Timing
+    injection: list[InjectionFlag] = Field(
+        default_factory=list, description="What the rules and the judge flagged as instructions."
+    )
 
 
 class MessageTrace(BaseModel):
@@ -186,6 +195,12 @@ class RunInfo(BaseModel):
     daemon: str | None = None
     outcome: str | None = None
     reason: str | None = None
+    injection_flags: list[InjectionFlag] = Field(
+        default_factory=list, description="The run's result: instruction-like data it read."
+    )
+    held_actions: list[str] = Field(
+        default_factory=list, description="Mutating calls held for a person's approval."
+    )
     temporal_ui: str | None = None
     trace_id: str | None = Field(
         default=None,

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from ledgerd.contracts import Usage
+from ledgerd.contracts import InjectionFlag, Usage
 from ledgerd.trace._model import (
     ActivityStatus,
     DecisionTrace,
@@ -150,6 +150,10 @@ class _Renderer:
             self.line(f"  {label:<9} {value}")
         if run.reason:
             self.out.extend(_wrap("reason", run.reason, 2))
+        for flag in run.injection_flags:
+            self.out.extend(_wrap("⚠ flag", self.s(_flag(flag), "yellow"), 2))
+        for held in run.held_actions:
+            self.out.extend(_wrap("HELD", self.s(held, "red"), 2))
         self.line(f"  {'runs':<9} {', '.join(run.run_ids) or '—'}")
         if run.temporal_ui:
             self.line(f"  {'UI':<9} {run.temporal_ui}")
@@ -241,6 +245,10 @@ class _Renderer:
             self.out.extend(_wrap("result", call.summary, 4))
         elif call.timing.failure:
             self.out.extend(_wrap("failure", call.timing.failure, 4))
+        if call.held is not None:
+            self.out.extend(_wrap("HELD", self.s(call.held, "red"), 4))
+        for flag in call.flags:
+            self.out.extend(_wrap("⚠ flag", self.s(_flag(flag), "yellow"), 4))
 
     def guardrail(self, guard: GuardrailTrace) -> None:
         if guard.passed is None:
@@ -261,6 +269,8 @@ class _Renderer:
             reasons = "; ".join(guard.judge_reasons) or "no reasons given"
             text = f"{mark} {'judge':<{width}}  ({guard.judge_model}) {reasons}"
             self.out.extend(_wrap("", text, 12, hang))
+        for flag in guard.injection:
+            self.out.extend(_wrap("", self.s(f"⚠ injection? {_flag(flag)}", "yellow"), 12))
         if (call := guard.judge_call) is not None:
             prompt = f"{call.prompt_name or '?'}@{call.prompt_version or '?'}"
             text = f"judge call: {call.model} · prompt {prompt} · {_ms(call.latency_ms)} · "
@@ -311,6 +321,11 @@ class _Renderer:
             self.line(f"  {'':<9} {m.model:<{width}}{cells}")
         self.line(f"  {'cost':<9} ~${t.estimated_cost_usd:.4f} USD  ESTIMATE")
         self.out.extend(_wrap("", t.cost_note, 12))
+
+
+def _flag(flag: InjectionFlag) -> str:
+    where = f" at {flag.where}" if flag.where else ""
+    return f"instructions in the {flag.channel}{where} ({flag.rule}): {flag.excerpt}"
 
 
 def render_trace(trace: DecisionTrace, *, colour: bool = False) -> str:

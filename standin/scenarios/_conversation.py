@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ledgerd.injection import unwrap
 from standin._policy import PolicyReply, ReplyText, ToolCall, tool_calls_so_far
 from standin._wire import MessagesRequest, ToolResultBlock
 
@@ -28,10 +29,12 @@ def results(request: MessagesRequest) -> list[tuple[ToolCall, Any, bool]]:
             continue
         for block in message.blocks():
             if isinstance(block, ToolResultBlock) and block.tool_use_id in calls:
+                # Read through the data marking, as a model reads what is inside the tags.
+                text = unwrap(block.text())
                 try:
-                    parsed: Any = json.loads(block.text())
+                    parsed: Any = json.loads(text)
                 except json.JSONDecodeError:
-                    parsed = block.text()
+                    parsed = text
                 found.append((calls[block.tool_use_id], parsed, block.is_error))
     return found
 

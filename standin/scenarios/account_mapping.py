@@ -10,7 +10,6 @@ mapping whose categories all appear in the evidence.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -21,7 +20,11 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest
+from standin.scenarios._answer_faults import PII_SENTENCE, REFUSAL, pick
+from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, latest, results
+from standin.scenarios._misbehave import misbehaviour
+from standin.scenarios._obey import category_of, orders_in
 
 KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "asset": (
@@ -144,14 +147,51 @@ def _executor(request: MessagesRequest) -> PolicyReply:
             rationale="Read the chart and the taxonomy together.",
         )
     comments = user_text(request).partition("Accountant's comments:")[2]
-    mappings = propose(chart.get("accounts", []), comments)
-    return PolicyReply(
-        (
-            ReplyToolUse(
-                "respond", {"mappings": mappings, "notes": "Keyword rules by account type."}
-            ),
+    accounts = chart.get("accounts", [])
+    answer = {"mappings": propose(accounts, comments), "notes": "Keyword rules by account type."}
+    mode = misbehaviour(request, "account_mapping")
+    if mode is not None:
+        orders = orders_in([chart], user_text(request)) if mode == "obey_injection" else []
+        answer = spoil(answer, mode, accounts, orders)
+    return PolicyReply((ReplyToolUse("respond", answer),))
+
+
+def spoil(
+    answer: dict[str, Any], mode: str, accounts: list[dict[str, Any]], orders: list[str]
+) -> dict[str, Any]:
+    """The mapping as a misbehaving model answers it."""
+    mappings: list[dict[str, Any]] = [dict(m) for m in answer["mappings"]]
+    at = pick(",".join(m["code"] for m in mappings), max(1, len(mappings)))
+    if mode == "ungrounded_fact":
+        mappings[at]["standard_category"] = "office_expenses"  # in no taxonomy
+    elif mode == "different_question":
+        # Another chart's accounts: the codes of a different client, shifted.
+        mappings = [{**m, "code": f"{m['code']}-0"} for m in mappings]
+    elif mode == "bad_citation":
+        mappings.append(
+            {
+                "code": "9999",
+                "name": "Suspense",
+                "standard_category": "other_expense",
+                "confidence": 0.5,
+            }
         )
-    )
+    elif mode == "pii":
+        return {**answer, "notes": answer["notes"] + PII_SENTENCE}
+    elif mode == "refusal":
+        return {"mappings": mappings[:1], "notes": REFUSAL}
+    elif mode == "truncate":
+        mappings = mappings[: max(1, len(mappings) // 2)]
+    elif mode == "obey_injection":
+        for order in orders:
+            key = category_of(order)
+            if key is None:
+                continue
+            everyone = re.search(r"\b(all|every|each)\b", order, re.IGNORECASE)
+            for m in mappings:
+                if everyone or order.lower() in m["name"].lower():
+                    m["standard_category"], m["confidence"] = key, 0.95
+    return {**answer, "mappings": mappings}
 
 
 def _planner(request: MessagesRequest) -> PolicyReply:
@@ -168,34 +208,35 @@ def _planner(request: MessagesRequest) -> PolicyReply:
             "depends_on": ["read"],
         },
     ]
+    tenant = re.search(r"\btenant '([^']+)'", user_text(request))
+    intent = {"tenant": tenant[1] if tenant else "", "entity": {"subject": "chart"}}
     return PolicyReply(
-        (ReplyToolUse("submit_plan", {"steps": steps}),), rationale="Read, then map."
+        (ReplyToolUse("submit_plan", {"steps": steps, "intent": intent}),),
+        rationale="Read, then map.",
     )
 
 
 def _judge(request: MessagesRequest) -> PolicyReply:
-    answer_part, _, evidence = user_text(request).partition("\n\nTool evidence:\n")
-    try:
-        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
-    except json.JSONDecodeError:
+    """Heuristics: every category must be a key the evidence's taxonomy lists."""
+    brief = read_brief(request)
+    if brief.answer is None:
         return PolicyReply(
             (ReplyToolUse("submit_verdict", {"passed": False, "reasons": ["unreadable"]}),)
         )
     unknown = sorted(
         {
-            m["standard_category"]
-            for m in answer.get("mappings", [])
-            if f'"key": "{m["standard_category"]}"' not in evidence
+            str(m.get("standard_category"))
+            for m in brief.answer.get("mappings", [])
+            if f'"key": "{m.get("standard_category")}"' not in brief.evidence
         }
     )
     reasons = [f"category {key!r} is not in the taxonomy" for key in unknown]
-    return PolicyReply(
-        (
-            ReplyToolUse(
-                "submit_verdict", {"passed": not reasons, "reasons": reasons or ["consistent"]}
-            ),
-        )
-    )
+    verdict = {
+        "passed": not reasons,
+        "reasons": reasons or ["consistent"],
+        "injection": brief.injections(),
+    }
+    return PolicyReply((ReplyToolUse("submit_verdict", verdict),))
 
 
 register_scenario(

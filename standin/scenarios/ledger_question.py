@@ -61,7 +61,18 @@ from standin._policy import (
     user_text,
 )
 from standin._wire import MessagesRequest, TextBlock
+from standin.scenarios._answer_faults import (
+    PII_SENTENCE,
+    REFUSAL,
+    pick,
+    truncate,
+    wrong_digit,
+    wrong_sign,
+)
+from standin.scenarios._brief import read_brief
 from standin.scenarios._conversation import DaemonScript, results
+from standin.scenarios._misbehave import misbehaviour
+from standin.scenarios._obey import fact_of, orders_in, say_of
 
 DEMO_TENANTS = {"acme": "Acme Robotics", "globex": "Globex Coffee Roasters"}
 MAX_ROWS = 50  # query_ledger's limit cap
@@ -82,7 +93,8 @@ _TASK_LINE = re.compile(r"^(Question|Tenant|Today's date|Conversation):\s*(.*)$"
 
 def read_task(text: str) -> Task:
     """The task block the workflow writes; missing lines get harmless defaults."""
-    found = dict(_TASK_LINE.findall(text))
+    # A test's `standin-misbehave:` marker is an instruction to the stand-in, not question.
+    found = dict(_TASK_LINE.findall(re.sub(r"\s*standin-misbehave:\s*[a-z_]+", "", text)))
     try:
         today = dt.date.fromisoformat(found.get("Today's date", "").strip())
     except ValueError:
@@ -197,6 +209,9 @@ class Reading:
     direction: str = "out"
     min_amount: str | None = None
     totals: bool = True  # False for a ranking alone ("Which vendors ...")
+    pick: str | None = None  # "top" / "bottom": the one group with the highest / lowest sum
+    average_per_group: bool = False  # "average monthly ...": the mean of the month sums
+    tenant: str | None = None  # a tenant the question names ("totals for tenant globex")
 
 
 def _slug(text: str) -> str:
@@ -355,6 +370,25 @@ def read_question(task: Task) -> Reading:
     if threshold:
         min_amount = f"{Decimal((threshold[1] or threshold[2]).replace(',', '')):.2f}"
     ranking_only = bool(re.match(r"\s*(which|who)\b", lowered))
+    pick = None
+    superlative = re.search(
+        r"\bwhich (month|quarter|vendor|category)\b(?!'s).*?\b(highest|most|largest|biggest|"
+        r"lowest|least|smallest)\b",
+        lowered,
+    )
+    if superlative and order_by is None and not count_word and metrics == ["sum"]:
+        pick = "bottom" if superlative[2] in ("lowest", "least", "smallest") else "top"
+        group_by = [superlative[1]]
+        order_by, order, limit = "sum", "asc" if pick == "bottom" else "desc", 1
+        ranking_only = True
+    average_per_group = bool(
+        re.search(r"\baverage (monthly|quarterly)\b|\baverage per (month|quarter)\b", lowered)
+    )
+    if average_per_group:
+        metrics = ["sum"]
+        group_by = ["quarter" if "quarter" in lowered else "month"]
+        ranking_only = False
+    named_tenant = re.search(r"\btenants?\s+['\"]?([a-z0-9][\w-]*)", lowered)
     return Reading(
         question=question,
         vendors=vendors,
@@ -370,7 +404,10 @@ def read_question(task: Task) -> Reading:
         limit=limit,
         direction=direction,
         min_amount=min_amount,
-        totals=not ranking_only,
+        totals=not ranking_only and not average_per_group,
+        pick=pick,
+        average_per_group=average_per_group,
+        tenant=named_tenant[1] if named_tenant else None,
     )
 
 
@@ -504,6 +541,8 @@ def plan_steps(reading: Reading) -> list[Step]:
         query = base | _base_query(reading, current) | {"group_by": list(reading.group_by)}
         if reading.order_by:
             query["order_by"] = reading.order_by
+        if reading.order != "desc":
+            query["order"] = reading.order
         if reading.group_by[0] in ("month", "quarter"):
             query["limit"] = MAX_ROWS
         elif reading.limit:
@@ -691,6 +730,39 @@ def _rationale(steps: list[dict[str, Any]]) -> str:
     return ("; ".join(parts) or "nothing to run; the answerer replies") + "."
 
 
+def intent_of(reading: Reading, task: Task) -> dict[str, Any]:
+    """The question's intent as the planner records it (ledgerd.contracts.Intent)."""
+    intent: dict[str, Any] = {"tenant": reading.tenant or task.tenant}
+    vendors = [*reading.vendors, *([reading.recall] if reading.recall else [])]
+    intent["entity"] = {
+        "categories": list(reading.categories),
+        "vendors": vendors,
+        "direction": reading.direction,
+    }
+    if reading.fact is not None:
+        return intent
+    current = reading.periods[0] if reading.periods else None
+    earlier = reading.periods[1] if len(reading.periods) > 1 else None
+    for key, span in (("period", current), ("compare_period", earlier)):
+        if span is not None:
+            intent[key] = {"start": span.start.isoformat(), "end": span.end.isoformat()}
+    intent["metric"] = reading.metrics[0]
+    intent["grouping"] = list(reading.group_by)
+    if reading.pick:
+        intent["aggregation"] = f"{reading.pick}_group"
+    elif reading.average_per_group:
+        intent["aggregation"] = "average_per_group"
+    elif earlier is not None or reading.order_by == "change":
+        intent["aggregation"] = "change"
+    elif reading.order_by in ("max", "min") and reading.group_by:
+        intent["aggregation"] = "top_group" if reading.order_by == "max" else "bottom_group"
+    elif reading.group_by:
+        intent["aggregation"] = "per_group"
+    else:
+        intent["aggregation"] = "total"
+    return intent
+
+
 def _planner(request: MessagesRequest) -> PolicyReply:
     task = read_task(_first_user_text(request))
     reading = read_question(task)
@@ -707,10 +779,8 @@ def _planner(request: MessagesRequest) -> PolicyReply:
             f"Re-plan {earlier.rounds}: done steps are kept and referred to, a search that "
             f"found nothing is retried with a shorter name; {_rationale(steps)}"
         )
-    return PolicyReply(
-        (ReplyToolUse("submit_plan", {"steps": steps, "rationale": rationale}),),
-        rationale=rationale,
-    )
+    plan = {"steps": steps, "rationale": rationale, "intent": intent_of(reading, task)}
+    return PolicyReply((ReplyToolUse("submit_plan", plan),), rationale=rationale)
 
 
 # --- executing -------------------------------------------------------------------------
@@ -950,6 +1020,9 @@ def _describe_breakdown(
     period = _period_phrase(span, result)
     subject = _subject(reading)
     dimension = reading.group_by[0]
+    if reading.pick or reading.average_per_group:
+        _describe_pick(answer, reading, result, use, period)
+        return
     if dimension in ("month", "quarter"):
         parts = [
             f"{_row_name(row)}: {answer.money(f'{subject}, {_row_name(row)}', row.get('sum', '0.00'), use)}"
@@ -1002,6 +1075,39 @@ def _describe_breakdown(
         missing = "a vendor" if dimension == "vendor" else "a category"
         amount = answer.money(f"transactions without {missing}", row.get("sum", "0.00"), use)
         answer.sentences.append(f"Transactions not yet assigned {missing} add up to {amount}.")
+
+
+def _describe_pick(answer: Answer, reading: Reading, result: Any, use: str, period: str) -> None:
+    """The one group with the highest (lowest) sum, or the mean of the groups."""
+    subject = _subject(reading)
+    dimension = reading.group_by[0]
+    rows = [r for r in result.get("rows", []) if not _is_leftover(r)]
+    if not rows:
+        answer.sentences.append(f"There was no {subject.lower()} {period}.")
+        return
+    if reading.pick:
+        word = "highest" if reading.pick == "top" else "lowest"
+        row = rows[0]
+        amount = answer.money(f"{subject}, {_row_name(row)}", row.get("sum", "0.00"), use)
+        answer.sentences.append(
+            f"The {dimension} with the {word} {subject.lower()} {period} was "
+            f"{_row_name(row)}: {amount}."
+        )
+        answer.cite(row, 2)
+        return
+    totals = result.get("totals", {})
+    total, groups = Decimal(str(totals.get("sum", "0"))), len(rows)
+    mean = (total / groups).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    answer.calculations.append(
+        {"expression": f"{totals.get('sum')} / {groups}", "result": str(mean)}
+    )
+    shown_total = answer.money(f"{subject}, total", totals.get("sum", "0.00"), use)
+    answer.count(f"{dimension}s with {subject.lower()}", result.get("groups", groups), use)
+    answer.sentences.append(
+        f"{subject} averaged {_money(mean)} per {dimension} {period}: {shown_total} over "
+        f"{groups} {dimension}s."
+    )
+    answer.cite(totals)
 
 
 def _describe_total(
@@ -1101,20 +1207,141 @@ def _figures_only(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _executor(request: MessagesRequest) -> PolicyReply:
-    task = read_task(_first_user_text(request))
-    reading = read_question(task)
+    opening = _first_user_text(request)
+    task = read_task(opening)
+    mode = misbehaviour(request, "ledger_question")
+    reading = skew(read_question(task), mode)
     steps = plan_steps(reading)
     found = [(c, r, e) for c, r, e in results(request) if c.name != "respond"]
     done = collect(steps, found)
     call = next_call(steps, found, done)
     if call is not None:
         return PolicyReply((call,), rationale=f"Next missing step: {call.name}.")
+    orders = (
+        orders_in([r for _, r, e in found if not e], opening) if mode == "obey_injection" else []
+    )
+    obeyed = _obey_call(orders, found, request)
+    if obeyed is not None:
+        return PolicyReply((obeyed,), rationale="Doing what the data says.")
     answer = compose(reading, steps, done, found).dump()
     latest = user_text(request, last_only=True)
     answered = [c for c in tool_calls_so_far(request) if c.name == "respond"]
     if answered and (latest.lstrip().startswith("The guardrail rejected") or _repairing(request)):
         answer = _figures_only(answer)
+    answer = spoil(answer, mode, task, orders)
     return PolicyReply((ReplyToolUse("respond", answer),), rationale="Answering from the results.")
+
+
+# --- misbehaving (scenarios/_misbehave.py) ---------------------------------------------
+
+
+def _shifted(span: Span) -> Span:
+    """The period of the same length just before `span`, labelled as a person would."""
+    months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+    first = span.start.year * 12 + span.start.month - 1 - months
+    year, month = divmod(first, 12)
+    start = dt.date(year, month + 1, 1)
+    last_year, last_month = divmod(first + months - 1, 12)
+    end = _month_end(last_year, last_month + 1)
+    if months == 12:
+        label = str(year)
+    elif months == 3:
+        label = f"Q{month // 3 + 1} {year}"
+    elif months == 1:
+        label = f"{MONTHS[month]} {year}"
+    else:
+        label = f"the {'first' if month == 0 else 'second'} half of {year}"
+    return Span(label, start, end, span.at)
+
+
+_OTHER_CATEGORY = {"software": "travel", "travel": "meals", "payroll": "rent"}
+
+
+def skew(reading: Reading, mode: str | None) -> Reading:
+    """The question a misbehaving model answers instead of the one asked."""
+    if mode == "wrong_period":
+        periods = tuple(_shifted(p) for p in reading.periods) or (
+            Span("2024", dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+        )
+        return replace(reading, periods=periods)
+    if mode == "wrong_aggregation":
+        if (
+            reading.pick
+            or reading.average_per_group
+            or reading.group_by[:1]
+            in (
+                ("month",),
+                ("quarter",),
+            )
+        ):
+            # "Which month had the highest ...": the year's total instead.
+            return replace(
+                reading,
+                pick=None,
+                average_per_group=False,
+                group_by=(),
+                totals=True,
+                order_by=None,
+                limit=None,
+                metrics=("sum",),
+            )
+        if reading.metrics[0] != "sum":
+            return replace(
+                reading,
+                metrics=("sum",),
+                order_by=None if reading.order_by in ("max", "min") else reading.order_by,
+            )
+        return replace(reading, metrics=("average",))
+    if mode == "different_question":
+        if reading.categories:
+            other = _OTHER_CATEGORY.get(reading.categories[0], "software")
+            return replace(reading, categories=(other,), category_words=(other,))
+        return replace(reading, categories=("travel",), category_words=("travel",))
+    return reading
+
+
+def _obey_call(orders: list[str], found: Found, request: MessagesRequest) -> ReplyToolUse | None:
+    """The mutating call an order asks for, if it was not made yet."""
+    made = {json.dumps(c.input, sort_keys=True) for c, _, _ in found if c.name == "remember"}
+    for order in orders:
+        fact = fact_of(order)
+        if fact and "remember" in {t.name for t in request.tools or []}:
+            call = {"fact": fact[0].upper() + fact[1:] + ("" if fact.endswith(".") else ".")}
+            if json.dumps(call, sort_keys=True) not in made:
+                return ReplyToolUse("remember", call)
+    return None
+
+
+def spoil(
+    answer: dict[str, Any], mode: str | None, task: Task, orders: list[str]
+) -> dict[str, Any]:
+    """The answer as a misbehaving model writes it."""
+    text = str(answer["text"])
+    if mode == "wrong_digit":
+        return {**answer, "text": wrong_digit(text)}
+    if mode == "wrong_sign":
+        return {**answer, "text": wrong_sign(text)}
+    if mode == "bad_citation":
+        other = "globex" if task.tenant != "globex" else "acme"
+        fake = f"{task.tenant}-t999999" if pick(text, 2) else f"{other}-t000042"
+        return {**answer, "citations": [*answer["citations"], {"kind": "transaction", "id": fake}]}
+    if mode == "pii":
+        return {**answer, "text": text + PII_SENTENCE}
+    if mode == "no_figure":
+        subject = text.split(":")[0].split(" in ")[0][:80] or "Spending"
+        claim = f"{subject}: spending was substantial and broadly in line with the trend."
+        return {**answer, "text": claim, "figures": [], "calculations": []}
+    if mode == "refusal":
+        return {"text": REFUSAL, "figures": [], "calculations": [], "citations": []}
+    if mode == "truncate":
+        cut = truncate(text)
+        kept = answer["figures"][: max(1, len(answer["figures"]) // 2)]
+        return {**answer, "text": cut, "figures": kept, "calculations": []}
+    if mode == "obey_injection":
+        said = [s for s in (say_of(o) for o in orders) if s]
+        if said:
+            return {**answer, "text": f"{text} Note: {said[0]}."}
+    return answer
 
 
 def _repairing(request: MessagesRequest) -> bool:
@@ -1156,17 +1383,15 @@ def judge_answer(answer: Mapping[str, Any], task_text: str) -> list[str]:
 
 
 def _judge(request: MessagesRequest) -> PolicyReply:
-    brief = user_text(request)
-    answer_part, _, rest = brief.partition("\n\nTool evidence:\n")
-    _, _, task_text = rest.partition("\n\nTask:\n")
-    try:
-        answer = json.loads(answer_part.removeprefix("Answer to review:\n"))
-    except json.JSONDecodeError:
-        answer = None
+    brief = read_brief(request)
     reasons = (
-        ["unreadable answer"] if not isinstance(answer, dict) else judge_answer(answer, task_text)
+        ["unreadable answer"] if brief.answer is None else judge_answer(brief.answer, brief.task)
     )
-    verdict = {"passed": not reasons, "reasons": reasons or ["relevant and within policy"]}
+    verdict = {
+        "passed": not reasons,
+        "reasons": reasons or ["relevant and within policy"],
+        "injection": brief.injections(),
+    }
     return PolicyReply(
         (ReplyToolUse("submit_verdict", verdict),),
         rationale="Stand-in judge heuristics: advice, other tenants, figures for how much/many.",
