@@ -75,3 +75,20 @@ def test_a_bad_corpus_line_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert shown.exit_code == 2
     assert f"{broken}:2:" in shown.output and "sneaky" in shown.output
+
+
+def test_the_docs_section_is_replaced_between_markers_on_their_own_lines(tmp_path: Path) -> None:
+    from ledgerd.evals._guardrail_report import END, START, update_docs
+
+    page = tmp_path / "eval.md"
+    prose = f"| `--docs FILE` | replace what is between `{START}` and `{END}` |\n"
+    page.write_text(f"{prose}\n{START}\nold figures\n{END}\n\nafter\n", encoding="utf-8")
+    update_docs(page, "new figures\n")
+    assert page.read_text(encoding="utf-8") == f"{prose}\n{START}\nnew figures\n{END}\n\nafter\n"
+    (tmp_path / "bare.md").write_text(prose, encoding="utf-8")
+    try:
+        update_docs(tmp_path / "bare.md", "x\n")
+    except ValueError as error:
+        assert "line of its own" in str(error)
+    else:
+        raise AssertionError("a page whose markers are only in prose has no section")

@@ -199,7 +199,7 @@ async def run_guardrail_eval(
         return await evaluate(
             deps.pool,
             cases,
-            corpus=str(corpus),
+            corpus=_shown(corpus),
             concurrency=concurrency,
             progress=lambda line: typer.echo(line, err=True),
         )
@@ -261,3 +261,13 @@ def register(app: typer.Typer) -> None:
     eval_app.command("compare")(compare_command)
     eval_app.command("guardrail")(guardrail_command)
     app.add_typer(eval_app, name="eval")
+
+
+def _shown(path: Path) -> str:
+    """The corpus as reports name it: relative to the working directory when inside it, so
+    a report written to the docs names no machine's folders."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return str(resolved)

@@ -96,7 +96,10 @@ def write_chart(report: GuardrailReport, path: Path) -> None:
 def update_docs(path: Path, section: str) -> None:
     """Replace what is between the guardrail-eval markers of `path` with `section`."""
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path} has no {START} … {END} section to replace")
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
-    path.write_text(pattern.sub(lambda _: f"{START}\n{section}{END}", text), encoding="utf-8")
+    # Markers count only on lines of their own: a page may name them in its prose.
+    pattern = re.compile(rf"^{re.escape(START)}$.*?^{re.escape(END)}$", re.DOTALL | re.MULTILINE)
+    if pattern.search(text) is None:
+        raise ValueError(f"{path} has no {START} … {END} section (each on a line of its own)")
+    path.write_text(
+        pattern.sub(lambda _: f"{START}\n{section}{END}", text, count=1), encoding="utf-8"
+    )
