@@ -27,7 +27,9 @@ from ledgerd.model_registry import AnswerMode, AnswerTool, shape_for
 from ledgerd.prompts import Prompt
 
 T = TypeVar("T", bound=BaseModel)
-ATTEMPTS = 2  # one try and one repair
+# One try and two repairs: a reply whose tool input is mangled is rare and seldom repeats,
+# and a daemon that gives up its plan or its verdict costs far more than one more call.
+ATTEMPTS = 3
 
 
 @dataclass
@@ -67,8 +69,8 @@ async def structured_answer(
     check: Callable[[T], list[str]] = lambda _: [],
     accepted: str = "Accepted.",
 ) -> Structured[T]:
-    """Ask at `first_turn` (the thread's user message must be before it); repair once at
-    `first_turn + 2`, after the feedback written at `first_turn + 1`."""
+    """Ask at `first_turn` (the thread's user message must be before it); repair at
+    `first_turn + 2` and `+ 4`, each after the feedback written at the turn before it."""
     mode = shape_for(settings.role_settings(role), answer=answer).answer_mode
     result: Structured[T] = Structured(value=None)
     for turn in range(first_turn, first_turn + 2 * ATTEMPTS, 2):

@@ -12,7 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 from ledgerd.contracts import Budget, DaemonResult, Outcome
 from ledgerd.runtime import Dependencies
 from tests._ledger import ACCOUNTANT, BLUE_BOTTLE, small_ledger
-from tests._scripted_model import ExecutorScript, calls, last_results, scripted_deps
+from tests._scripted_model import (
+    ExecutorScript,
+    RoleScript,
+    calls,
+    last_results,
+    scripted_deps,
+)
 from tests.conftest import record_history, running_worker
 from workflows import HydrationRequest, VendorHydration
 
@@ -159,3 +165,22 @@ async def test_a_guardrail_failure_gets_one_revision_then_escalates_with_a_notif
     assert result.verdict is not None and not result.verdict.judge_passed
     assert result.model_calls == 1 + 4 + 2  # plan, four executor turns, two judge calls
     assert notified == [("vendor_hydration.escalated", "attention")]
+
+
+async def test_a_plan_still_invalid_after_its_repairs_leaves_the_executor_without_one(
+    time_skipping_env: WorkflowEnvironment, pg_url: str
+) -> None:
+    asked: list[int] = []
+
+    def mangled(request: Any) -> list[tuple[str, dict[str, Any]]]:
+        asked.append(len(request.messages))
+        return [("submit_plan", {"rationale": "no steps"})]  # `steps` is required
+
+    script = ExecutorScript([LOOKUPS, calls(GOOD_UPSERT), answer])
+    planner = RoleScript("vendor_hydration", "planner", mangled)
+    async with scripted_deps(pg_url, script, planner) as deps:
+        result = await hydrate(time_skipping_env, deps, "loop-invalid-plan")
+    assert result.outcome is Outcome.COMPLETED, result.reason
+    assert len(asked) == 3  # one try and two repairs, each after what was wrong
+    assert asked == sorted(asked) and asked[0] < asked[1] < asked[2]
+    assert result.plan_rounds == 0 and result.tool_calls == 3

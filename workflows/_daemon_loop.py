@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows._keys import execution_key
 from workflows._metrics import record_outcome
@@ -152,9 +152,21 @@ class DaemonLoop:
         """Start the executor's thread (the task, and the plan if the daemon plans); return
         the executor's first turn. Daemons that execute their plans override this."""
         if self.spec.plan:
-            self.check_scope(
-                await self._plan(PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task))
-            )
+            request = PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task)
+            try:
+                self.check_scope(await self._plan(request))
+            except ActivityError as error:
+                # A plan that stays invalid after its repairs (a model that mangles its tool
+                # input) is no reason to give up the run: the executor works without one, as
+                # a planned question does. A declined plan or a refused request still ends it.
+                invalid = (
+                    isinstance(error.cause, ApplicationError)
+                    and error.cause.type == "InvalidPlan"
+                )
+                if not (invalid and workflow.patched("invalid-plan-step-by-step")):
+                    raise
+                workflow.logger.warning("planning failed, working without a plan: %s", error.cause)
+                await self._append(0, task, "task: planning failed, no plan")
         else:
             await self._append(0, task, "task")
         return 1

@@ -84,7 +84,7 @@ def models_markdown() -> str:
         "`LEDGERD_<ROLE>_THINKING` and `LEDGERD_<ROLE>_MAX_TOKENS` unset). The planner and the "
         "judge answer in a structure: by forced tool choice where the model allows it and "
         "thinking is not wanted, else by structured outputs (`output_config.format`), else by "
-        "the tool offered with `auto` and one repair.",
+        "the tool offered with `auto`; an unusable answer is sent back with what was wrong, up to two repairs.",
         "",
         "| model | planner | executor | judge |",
         "|---|---|---|---|",
