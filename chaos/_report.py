@@ -16,6 +16,7 @@ class Recovery:
     fault: str
     at: float
     restored: float
+    running: int  # daemons not finished when it struck: a fault on an idle stack proves nothing
     next_finish: float | None = None
 
     @property

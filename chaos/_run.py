@@ -45,9 +45,14 @@ class Run:
     work: dict[str, list[Any]]
     failed_on_purpose: str | None = None  # scenario d: the daemon the 400 was meant to end
 
-    def mark(self, fault: str, at: float) -> None:
+    def strike(self, in_flight: int | None = None) -> tuple[float, int]:
+        """Now, and how much is in flight (by default the daemons still running): call as
+        the fault strikes."""
+        return time.monotonic(), self.workload.running() if in_flight is None else in_flight
+
+    def mark(self, fault: str, struck: tuple[float, int]) -> None:
         """The broken part is back: its recovery is timed from now to the next finish."""
-        self.report.recoveries.append(Recovery(fault, at, time.monotonic()))
+        self.report.recoveries.append(Recovery(fault, struck[0], time.monotonic(), struck[1]))
 
 
 Fault = Callable[[Run], Awaitable[None]]
@@ -91,6 +96,10 @@ async def run_scenario(
         await followers
         report.seconds = time.monotonic() - began
         _tally(report, workload)
+        # A fault that met an idle stack (every daemon done already) tested nothing.
+        report.checks["every fault struck mid-run"] = bool(report.recoveries) and all(
+            r.running > 0 for r in report.recoveries
+        )
         finishes = workload.finishes()
         for recovery in report.recoveries:
             recovery.next_finish = next((t for t in finishes if t >= recovery.restored), None)

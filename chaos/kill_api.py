@@ -67,7 +67,7 @@ async def _start_through_api(run: Run) -> None:
         requests = asyncio.gather(
             *(_start_one(http, p, ids, answers, run.deadline) for p, ids in groups)
         )
-        killer = asyncio.create_task(_kill_while_in_flight(run, requests))
+        killer = asyncio.create_task(_kill_while_in_flight(run, requests, answers))
         ids = await requests
         await killer
     for (principal, transactions), workflow_id in zip(groups, ids, strict=True):
@@ -78,17 +78,19 @@ async def _start_through_api(run: Run) -> None:
     await start_all(run.workload, {**rest, HYDRATION: []}, f"e-{run.parts.task_queue[-6:]}")
 
 
-async def _kill_while_in_flight(run: Run, requests: asyncio.Future[list[str]]) -> None:
+async def _kill_while_in_flight(
+    run: Run, requests: asyncio.Future[list[str]], answers: Counter[str]
+) -> None:
     rng = random.Random(run.options.seed)
     for n in range(API_KILLS):
         await asyncio.sleep(rng.uniform(0.2, 1.5))
         if requests.done():
             run.report.notes.append(f"every start was answered after {n} of {API_KILLS} kills")
             return
-        at = time.monotonic()
+        struck = run.strike(len(run.work[HYDRATION]) - answers["202"] - answers["409"])
         run.parts.kill_api()
         await run.parts.start_api()
-        run.mark(f"API kill {n + 1}", at)
+        run.mark(f"API kill {n + 1}", struck)
 
 
 async def _runs_per_subject(run: Run) -> None:

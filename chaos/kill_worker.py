@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
 from chaos._report import ScenarioReport
 from chaos._run import Options, Run, run_scenario
@@ -25,14 +24,14 @@ async def _kills(run: Run) -> None:
     for n in range(run.options.kills):
         # Random moments, a few seconds apart, so kills land in every phase of a daemon:
         # planning, tool calls, waiting for approval, answering.
-        await asyncio.sleep(rng.uniform(2.0, 12.0))
+        await asyncio.sleep(rng.uniform(1.0, 6.0))
         if run.workload.running() == 0:
             run.report.notes.append(f"every daemon finished after {n} of {run.options.kills} kills")
             return
-        at = time.monotonic()
+        struck = run.strike()
         run.parts.kill_worker()
         await run.parts.start_worker()
-        run.mark(f"worker kill {n + 1}", at)
+        run.mark(f"worker kill {n + 1}", struck)
 
 
 async def run(stack: ChaosStack, options: Options) -> ScenarioReport:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
 from chaos._report import ScenarioReport
 from chaos._run import Options, Run, run_scenario
@@ -21,11 +20,11 @@ TITLE = "restart Temporal"
 
 async def _restart(run: Run) -> None:
     async with supervised_worker(run):
-        await asyncio.sleep(random.Random(run.options.seed).uniform(3.0, 8.0))
-        at = time.monotonic()
+        await asyncio.sleep(random.Random(run.options.seed).uniform(1.0, 3.0))
+        struck = run.strike()
         run.stack.stop_temporal()
         await run.stack.start_temporal()
-        run.mark("Temporal restart", at)
+        run.mark("Temporal restart", struck)
         await run.workload.done.wait()  # follow_all ends by the deadline
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
 from chaos._report import ScenarioReport
 from chaos._run import Options, Run, run_scenario
@@ -22,12 +21,12 @@ TITLE = "stop PostgreSQL"
 
 async def _outage(run: Run) -> None:
     async with supervised_worker(run):
-        await asyncio.sleep(random.Random(run.options.seed).uniform(3.0, 8.0))
-        at = time.monotonic()
+        await asyncio.sleep(random.Random(run.options.seed).uniform(1.0, 3.0))
+        struck = run.strike()
         await asyncio.to_thread(run.stack.stop_postgres)
         await asyncio.sleep(run.options.outage_seconds)
         await run.stack.start_postgres()
-        run.mark(f"PostgreSQL down {run.options.outage_seconds:.0f} s", at)
+        run.mark(f"PostgreSQL down {run.options.outage_seconds:.0f} s", struck)
         await run.workload.done.wait()  # follow_all ends by the deadline
 
 

@@ -39,7 +39,13 @@ def chaos(
     """Run fault scenarios on a private embedded stack; print a table, write JSON reports."""
     if scenario != "all" and scenario not in _NAMES:
         raise BadInput(f"unknown scenario {scenario!r}: choose one of a, b, c, d, e or all")
-    from chaos import Options, render, run_suite  # the harness is a tool, loaded on use
+    try:
+        from chaos import Options, render, run_suite  # the harness is a tool, loaded on use
+    except ModuleNotFoundError as error:
+        raise BadInput(
+            f"ledgerd chaos needs the source checkout's tools ({error.name} is missing): "
+            "run it from a clone with `uv run ledgerd chaos`"
+        ) from None
 
     options = Options(
         daemons=daemons,
