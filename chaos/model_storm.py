@@ -44,12 +44,21 @@ async def _storm(run: Run) -> None:
     async with httpx.AsyncClient(base_url=run.parts.model_url, timeout=10) as http:
         queued = _queue(run.options, run.options.daemons)
         (await http.post("/_control/faults", json=queued)).raise_for_status()
+        # The 400 was served after the last poll that still saw it queued: its daemon may
+        # end before the next poll notices it is gone.
         struck: float | None = None
+        seen = time.monotonic()
         while run.workload.running() and time.monotonic() < run.deadline:
             pending = (await http.get("/_control/faults")).json()["pending"]
-            if struck is None and not any(f.get("status") == 400 for f in pending):
-                struck = time.monotonic()
+            if any(f.get("status") == 400 for f in pending):
+                seen = time.monotonic()
+            elif struck is None:
+                struck = seen
             await asyncio.sleep(0.5)
+        if struck is None and not any(
+            f.get("status") == 400 for f in (await http.get("/_control/faults")).json()["pending"]
+        ):
+            struck = seen
         left = (await http.get("/_control/faults")).json()["pending"]
     run.report.effects["faults queued"] = sum(int(str(f["times"])) for f in queued)
     run.report.effects["queued faults never served"] = sum(int(f["remaining"]) for f in left)
