@@ -133,4 +133,6 @@ def _tally(report: ScenarioReport, workload: Workload) -> None:
             kind["completed"] += 1
             report.completed += 1
         else:
-            report.not_completed[daemon.workflow_id] = daemon.failure or f"outcome {daemon.outcome}"
+            report.not_completed[daemon.workflow_id] = (
+                f"outcome {daemon.outcome}: {daemon.failure}" if daemon.outcome else daemon.failure
+            ) or "no result"

@@ -233,6 +233,8 @@ async def follow(workload: Workload, daemon: Daemon, deadline: float) -> None:
             return
         daemon.finished_at = time.monotonic()
         daemon.outcome = str(_outcome(result))
+        reason = result.get("reason") if isinstance(result, dict) else None
+        daemon.failure = None if reason is None else str(reason)[:300]
         return
 
 

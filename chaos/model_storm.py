@@ -44,6 +44,8 @@ async def _storm(run: Run) -> None:
     async with httpx.AsyncClient(base_url=run.parts.model_url, timeout=10) as http:
         queued = _queue(run.options, run.options.daemons)
         (await http.post("/_control/faults", json=queued)).raise_for_status()
+        # The storm is on from here: its recovery is the time to the first daemon through it.
+        run.mark("model storm", run.strike())
         # The 400 was served after the last poll that still saw it queued: its daemon may
         # end before the next poll notices it is gone.
         struck: float | None = None
