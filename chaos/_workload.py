@@ -196,7 +196,7 @@ async def follow(workload: Workload, daemon: Daemon, deadline: float) -> None:
             id=f"{daemon.tenant_id}-accountant", tenant_id=daemon.tenant_id, role=Role.ACCOUNTANT
         )
         while time.monotonic() < deadline:
-            handle = client().get_workflow_handle_for(ClientOnboarding.run, daemon.workflow_id)
+            handle: WorkflowHandle[Any, Any] = client().get_workflow_handle(daemon.workflow_id)
             try:
                 pending = await handle.query(ClientOnboarding.pending_approval)
                 if pending is None:
