@@ -7,6 +7,7 @@ import typer
 from ledgerd.cli import (
     admin,
     ask,
+    chaos,
     connection,
     demo,
     evaluate,
@@ -30,6 +31,7 @@ for group in (
     tokens,
     ask,
     evaluate,
+    chaos,
     trace,
     feedback,
     models,
