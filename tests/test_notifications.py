@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import httpx
+import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -473,3 +474,52 @@ async def test_a_daemon_run_with_a_broken_webhook_still_completes(
         "webhook": ("failed", 5, "webhook: HTTP 500 Internal Server Error", False),
     }
     assert await outbox_delivered(deps, key) is False
+
+
+class _OutageDuringSend:
+    """A real pool that refuses `refusals` connections once armed: PostgreSQL going away
+    while a channel sends (stopping the suite's shared server would stop other tests)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.refusals = 0
+        self.refused = 0
+
+    def connection(self, timeout: float | None = None) -> Any:
+        if self.refusals > self.refused:
+            self.refused += 1
+            raise psycopg.OperationalError("connection refused (the test's outage)")
+        return self.pool.connection(timeout=timeout)
+
+
+@pytest.mark.parametrize("refusals", [3, 1000])
+async def test_a_database_outage_after_sending_sends_nothing_twice(
+    pg_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, refusals: int
+) -> None:
+    from ledgerd.notifications import _deliver
+    from ledgerd.notifications._webhook import WebhookChannel
+
+    monkeypatch.setattr(_deliver, "RECORD_PATIENCE_SECONDS", 10.0 if refusals < 1000 else 2.0)
+    async with notifier(pg_url) as deps:
+        pool = _OutageDuringSend(deps.pool)
+        webhook = WebhookChannel(receiver.url("/hooks/ledgerd"))
+
+        class Arming:
+            name = "webhook"
+
+            async def send(self, item: Notification) -> None:
+                await webhook.send(item)
+                pool.refusals = refusals
+
+        if refusals < 1000:
+            report = await _deliver.deliver(cast(Any, pool), notification(), [Arming()])
+            assert report.delivered == ["webhook"] and pool.refused == refusals
+            assert await outbox_delivered(deps) is True
+            assert (await deliveries(deps))["webhook"][:2] == ("delivered", 1)
+        else:
+            # Longer than the patience: the activity fails, and its retry sends again (the
+            # receiver dedupes by Idempotency-Key); nothing is recorded as delivered.
+            with pytest.raises(psycopg.OperationalError):
+                await _deliver.deliver(cast(Any, pool), notification(), [Arming()])
+            assert await outbox_delivered(deps) is False
+    assert len(receiver.to("/hooks/ledgerd")) == 1

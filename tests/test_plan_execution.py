@@ -294,3 +294,31 @@ async def test_a_planner_that_never_plans_validly_leaves_the_executor_to_work_st
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
     ]
     assert len(failures) == 1  # the plan activity, not retried: an invalid plan is final
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [({"status": 400, "times": 1}, Outcome.FAILED), ({"kind": "refusal"}, Outcome.REFUSED)],
+    ids=["a refused request fails fast", "a declined plan is a refusal"],
+)
+async def test_a_planner_that_cannot_answer_at_all_ends_the_question(
+    time_skipping_env: WorkflowEnvironment,
+    seeded_pg_url: str,
+    fault: dict[str, Any],
+    outcome: Outcome,
+) -> None:
+    # The first request is the planner's. Only an invalid plan is worked around: a 400 or a
+    # refusal would meet the executor just the same.
+    plan = [step("find", "search_vendors", {"text": "Amazon Web Services"})]
+    scripts = (planner({1: plan}), answering("Never asked."), PASSING_JUDGE)
+    async with scripted_deps(seeded_pg_url, *scripts, faults=[fault]) as deps:
+        result, history = await ask(time_skipping_env, deps, f"plan-{outcome}", "Who is AWS?")
+    assert result.outcome is outcome, result.reason
+    assert result.steps == 0 and result.tool_calls == 0
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert "model_turn" not in scheduled and "call_tool" not in scheduled
+    assert scheduled[-1] == "notify"

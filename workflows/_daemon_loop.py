@@ -134,7 +134,11 @@ class DaemonLoop:
                 result = await self._converse(turn)
         except ActivityError as error:
             cause = error.cause or error
-            result = self._end(Outcome.FAILED, f"{error.activity_type} failed: {cause}")
+            if isinstance(cause, ApplicationError) and cause.type == "PlannerDeclined":
+                # A classifier declined the task: asking again gets the same answer.
+                result = self._end(Outcome.REFUSED, f"the planner declined: {cause.message}")
+            else:
+                result = self._end(Outcome.FAILED, f"{error.activity_type} failed: {cause}")
         if result.held_actions and result.outcome is Outcome.COMPLETED:
             # A mutating call was held: a person must approve it, so the run is not done.
             result.outcome = Outcome.ESCALATED
@@ -160,8 +164,7 @@ class DaemonLoop:
                 # input) is no reason to give up the run: the executor works without one, as
                 # a planned question does. A declined plan or a refused request still ends it.
                 invalid = (
-                    isinstance(error.cause, ApplicationError)
-                    and error.cause.type == "InvalidPlan"
+                    isinstance(error.cause, ApplicationError) and error.cause.type == "InvalidPlan"
                 )
                 if not (invalid and workflow.patched("invalid-plan-step-by-step")):
                     raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.tool_call import call_tool
@@ -39,7 +39,14 @@ class PlannedLoop(DaemonLoop):
                 PlanRequest(**self._plan_refs(), daemon=self.spec.kind, task=task)
             )
         except ActivityError as error:
-            # No valid plan even after a repair: the executor works step by step instead.
+            # No valid plan even after its repairs: the executor works step by step instead.
+            # A request the model refused (a 400) or a declined plan is no such case: the run
+            # fails fast and says why (earlier runs fell back on any failure).
+            invalid = (
+                isinstance(error.cause, ApplicationError) and error.cause.type == "InvalidPlan"
+            )
+            if not invalid and workflow.patched("plan-fallback-invalid-only"):
+                raise
             workflow.logger.warning("planning failed, answering step by step: %s", error.cause)
             await self._append(0, task, "task: planning failed, step by step")
             return 1

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import psycopg
+import psycopg_pool
 from pydantic import BaseModel, Field
 
 from ledgerd.config import Settings
@@ -18,6 +20,8 @@ from ledgerd.notifications._slack import SlackChannel
 from ledgerd.notifications._webhook import WebhookChannel
 
 log = logging.getLogger("ledgerd.notify")
+# Below the notify activity's 60 s start-to-close timeout, with room for the sends.
+RECORD_PATIENCE_SECONDS = 40.0
 
 
 class DeliveryReport(BaseModel):
@@ -95,15 +99,41 @@ async def deliver(
     )
     pending = [channel for channel in channels if channel.name not in done]
     errors = await asyncio.gather(*(_attempt(channel, notification) for channel in pending))
-    async with pool.connection() as conn:
-        for channel, error in zip(pending, errors, strict=True):
-            await _outbox.record(conn, key, channel.name, error)
-            if error is None:
-                report.delivered.append(channel.name)
-                log.info("notification %s delivered via %s", key, channel.name)
-            else:
-                report.failed[channel.name] = error
-                log.warning("notification %s not delivered via %s: %s", key, channel.name, error)
-        if channels and not report.failed:
-            await _outbox.mark_delivered(conn, key)
+    for channel, error in zip(pending, errors, strict=True):
+        if error is None:
+            report.delivered.append(channel.name)
+            log.info("notification %s delivered via %s", key, channel.name)
+        else:
+            report.failed[channel.name] = error
+            log.warning("notification %s not delivered via %s: %s", key, channel.name, error)
+    await _record_patiently(pool, key, list(zip(pending, errors, strict=True)), bool(channels))
     return report
+
+
+async def _record_patiently(
+    pool: Pool, key: str, results: list[tuple[Channel, str | None]], mark: bool
+) -> None:
+    """Record what was sent, waiting out a database outage of up to RECORD_PATIENCE.
+
+    Failing here would have Temporal retry the activity, which sends again what the receiver
+    already has (same Idempotency-Key, but a second delivery all the same): what was sent is
+    kept in memory and written once PostgreSQL is back.
+    """
+    clock = asyncio.get_running_loop().time
+    deadline = clock() + RECORD_PATIENCE_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            waiting = max(1.0, deadline - clock())
+            async with pool.connection(timeout=waiting) as conn, conn.transaction():
+                for channel, error in results:
+                    await _outbox.record(conn, key, channel.name, error)
+                if mark and all(error is None for _, error in results):
+                    await _outbox.mark_delivered(conn, key)
+            return
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+            if clock() + pause > deadline:
+                raise
+            log.warning("recording notification %s waits for PostgreSQL: %s", key, error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
