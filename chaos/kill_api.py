@@ -3,9 +3,9 @@
 The vendor hydrations are started through `POST /v1/vendor-hydrations`, all at once, by
 clients that retry what got no answer (a refused or cut connection, a 5xx), as any service
 calling ledgerd would. The API is killed a few times while those requests are in flight, and
-started again at once. A hydration's workflow id is derived from its subject, so a retried
-start finds the first run (409) instead of starting a second: each subject must have exactly
-one run. The onboardings and questions start directly, so all three kinds still run.
+started again at once. Each request carries an `Idempotency-Key`, kept across its retries:
+a retried start finds the run it started (even one that has finished already), and one still
+running under the subject's workflow id answers 409; each subject must have exactly one run. The onboardings and questions start directly, so all three kinds still run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections import Counter
 
 import httpx
@@ -37,7 +38,12 @@ async def _start_one(
     """Start one hydration over HTTP, retrying until the API answers with its run."""
     from demo_seed import demo_token  # a tool: imported only when a run needs it
 
-    headers = {"Authorization": f"Bearer {demo_token(principal.id)}"}
+    # One key per request, sent again with every retry: a start whose answer was lost finds
+    # its run instead of starting a second one once the first has finished.
+    headers = {
+        "Authorization": f"Bearer {demo_token(principal.id)}",
+        "Idempotency-Key": f"chaos-{uuid.uuid4()}",
+    }
     while True:
         try:
             response = await http.post(

@@ -10,6 +10,7 @@ from accounting.principals import Principal
 from ledgerd.config import get_settings
 from ledgerd.contracts import Budget, DaemonResult
 from starter._client import daemon_attributes, traced_start
+from starter._idempotency import key_digest, start_once
 from workflows.ledger_question import LedgerQuestion, QuestionMode, QuestionRequest
 
 
@@ -23,9 +24,13 @@ async def start_ledger_question(
     budget: Budget | None = None,
     workflow_id: str | None = None,
     task_queue: str | None = None,
+    idempotency_key: str | None = None,
 ) -> WorkflowHandle[LedgerQuestion, DaemonResult]:
     """Start answering `question` as `principal`; the answer is a `LedgerAnswer` dump in
     `DaemonResult.answer`. Questions of one `conversation_id` share what they remember.
+
+    With `idempotency_key`, a repeat of the same start returns the run it started (see
+    `starter._idempotency`).
 
     Raises `pydantic.ValidationError` naming what is wrong before anything is started.
     """
@@ -37,14 +42,31 @@ async def start_ledger_question(
         conversation_id=conversation_id,
         budget=budget,
     )
-    with traced_start("LedgerQuestion") as memo:
-        return await client.start_workflow(
-            LedgerQuestion.run,
-            request,
-            # Every question is its own run; asking the same words twice asks twice.
-            id=workflow_id or f"ledger-question-{principal.tenant_id}-{uuid.uuid4().hex[:12]}",
-            task_queue=task_queue or get_settings().task_queue,
-            search_attributes=daemon_attributes(request.tenant_id, "ledger_question"),
-            memo=memo,
-            static_summary=f"Question: {question[:180]}",
-        )
+    digest = key_digest(principal, idempotency_key) if idempotency_key else None
+    # Every question is its own run; asking the same words twice asks twice. A keyed ask is
+    # one run per key, whatever the words.
+    wid = workflow_id or (
+        f"ledger-question-{principal.tenant_id}-{digest[:16]}"
+        if digest
+        else f"ledger-question-{principal.tenant_id}-{uuid.uuid4().hex[:12]}"
+    )
+
+    async def start(extra: dict[str, str]) -> WorkflowHandle[LedgerQuestion, DaemonResult]:
+        with traced_start("LedgerQuestion") as memo:
+            return await client.start_workflow(
+                LedgerQuestion.run,
+                request,
+                id=wid,
+                task_queue=task_queue or get_settings().task_queue,
+                search_attributes=daemon_attributes(request.tenant_id, "ledger_question"),
+                memo=memo | extra,
+                static_summary=f"Question: {question[:180]}",
+            )
+
+    return await start_once(
+        client,
+        wid,
+        digest,
+        start,
+        lambda run_id: client.get_workflow_handle_for(LedgerQuestion.run, wid, run_id=run_id),
+    )

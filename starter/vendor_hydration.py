@@ -8,6 +8,7 @@ from accounting.principals import Principal
 from ledgerd.config import get_settings
 from ledgerd.contracts import Budget, DaemonResult
 from starter._client import daemon_attributes, traced_start
+from starter._idempotency import key_digest, start_once
 from workflows.hydrate_unlinked import BatchHydrationRequest, BatchResult, HydrateUnlinked
 from workflows.vendor_hydration import HydrationRequest, VendorHydration
 
@@ -26,8 +27,11 @@ async def start_vendor_hydration(
     budget: Budget | None = None,
     workflow_id: str | None = None,
     task_queue: str | None = None,
+    idempotency_key: str | None = None,
 ) -> WorkflowHandle[VendorHydration, DaemonResult]:
     """Start hydrating one vendor as `principal`; returns the handle to follow or await it.
+    With `idempotency_key`, a repeat of the same start returns the run it started (see
+    `starter._idempotency`), even after that run has finished.
 
     Raises `pydantic.ValidationError` naming what is wrong before anything is started.
     """
@@ -38,16 +42,28 @@ async def start_vendor_hydration(
         transaction_ids=transaction_ids,
         budget=budget,
     )
-    with traced_start("VendorHydration") as memo:
-        return await client.start_workflow(
-            VendorHydration.run,
-            request,
-            id=workflow_id or hydration_workflow_id(request),
-            task_queue=task_queue or get_settings().task_queue,
-            search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
-            memo=memo,
-            static_summary=f"Hydrate vendor: {descriptor or f'{len(transaction_ids or [])} transactions'}",
-        )
+    wid = workflow_id or hydration_workflow_id(request)
+
+    async def start(extra: dict[str, str]) -> WorkflowHandle[VendorHydration, DaemonResult]:
+        with traced_start("VendorHydration") as memo:
+            return await client.start_workflow(
+                VendorHydration.run,
+                request,
+                id=wid,
+                task_queue=task_queue or get_settings().task_queue,
+                search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
+                memo=memo | extra,
+                static_summary="Hydrate vendor: "
+                + (descriptor or f"{len(transaction_ids or [])} transactions"),
+            )
+
+    return await start_once(
+        client,
+        wid,
+        key_digest(principal, idempotency_key) if idempotency_key else None,
+        start,
+        lambda run_id: client.get_workflow_handle_for(VendorHydration.run, wid, run_id=run_id),
+    )
 
 
 async def start_batch_hydration(

@@ -243,6 +243,38 @@ async def test_starting_the_same_hydration_while_it_runs_is_409(idle_api: Api) -
     assert error_of(still)["type"] == "still_running"
 
 
+async def test_a_start_repeated_with_its_idempotency_key_gets_the_same_run(api: Api) -> None:
+    # The client lost the answer (the API restarted mid-request) and sends it again, after
+    # the run has finished: the same run, not a second hydration.
+    keyed = {**auth("acme-owner"), "Idempotency-Key": "order-7f3a"}
+    first = await api.http.post("/v1/vendor-hydrations", json={"descriptor": UBER}, headers=keyed)
+    assert first.status_code == 202, first.text
+    api.started.append(first.json()["workflow_id"])
+    assert (await api.poll(first.json()["result_url"])).json()["status"] == "completed"
+    again = await api.http.post("/v1/vendor-hydrations", json={"descriptor": UBER}, headers=keyed)
+    assert again.status_code == 202, again.text
+    assert again.json() == first.json()
+    # Another key is another request: hydrating the same vendor again is allowed once done.
+    other = {**auth("acme-owner"), "Idempotency-Key": "order-7f3b"}
+    fresh = await api.http.post("/v1/vendor-hydrations", json={"descriptor": UBER}, headers=other)
+    assert fresh.status_code == 202, fresh.text
+    assert fresh.json()["workflow_id"] == first.json()["workflow_id"]
+    assert fresh.json()["run_id"] != first.json()["run_id"]
+    await api.poll(fresh.json()["result_url"])
+
+    # A question is one run per key; the same key from another principal is not found.
+    body = {"question": "How much did we spend on software?"}
+    asked = await api.http.post("/v1/questions", json=body, headers=keyed)
+    assert asked.status_code == 202, asked.text
+    api.started.append(asked.json()["workflow_id"])
+    repeat = await api.http.post("/v1/questions", json=body, headers=keyed)
+    assert repeat.json() == asked.json()
+    stranger = {**auth("acme-viewer"), "Idempotency-Key": "order-7f3a"}
+    theirs = await api.http.post("/v1/questions", json=body, headers=stranger)
+    assert theirs.status_code == 202 and theirs.json()["workflow_id"] != asked.json()["workflow_id"]
+    api.started.append(theirs.json()["workflow_id"])
+
+
 async def test_batch_hydration_starts_and_completes(api: Api) -> None:
     response = await api.http.post(
         "/v1/vendor-hydrations/batch", json={"max_concurrency": 2}, headers=ACCOUNTANT

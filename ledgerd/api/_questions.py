@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledgerd.api._auth import CurrentPrincipal
 from ledgerd.api._errors import error_responses
 from ledgerd.api._resources import CurrentSettings, TemporalClient
-from ledgerd.api._vendor_hydration import Started, started
+from ledgerd.api._vendor_hydration import IdempotencyKey, Started, started
 from starter import start_ledger_question
 from workflows.ledger_question import QuestionMode
 
@@ -52,6 +52,7 @@ async def ask(
     client: TemporalClient,
     settings: CurrentSettings,
     response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> Started:
     handle = await start_ledger_question(
         client,
@@ -60,5 +61,6 @@ async def ask(
         mode=body.mode,
         conversation_id=body.conversation_id,
         task_queue=settings.task_queue,
+        idempotency_key=idempotency_key,
     )
     return started(response, handle.id, handle.result_run_id)

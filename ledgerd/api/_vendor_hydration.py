@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -97,6 +97,17 @@ def already_running(error: WorkflowAlreadyStartedError, what: str) -> ApiError:
 
 _STARTS: dict[int | str, dict[str, Any]] = error_responses(401, 403, 409, 422)
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Send the same key again (say, after a connection cut mid-request) and get "
+        "the run the first request started, never a second one, even once it has finished.",
+    ),
+]
+
 
 @router.post(
     "", status_code=202, response_model=Started, responses=_STARTS, summary="Hydrate one vendor"
@@ -107,6 +118,7 @@ async def start_hydration(
     client: TemporalClient,
     settings: CurrentSettings,
     response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> Started:
     budget = Budget.model_validate(body.budget.model_dump()) if body.budget else None
     if budget is not None and (problems := budget_problems(budget, settings)):
@@ -127,6 +139,7 @@ async def start_hydration(
             transaction_ids=body.transaction_ids,
             budget=budget,
             task_queue=settings.task_queue,
+            idempotency_key=idempotency_key,
         )
     except WorkflowAlreadyStartedError as error:
         raise already_running(error, "a hydration of this vendor") from None
