@@ -86,6 +86,8 @@ class Side:
     rss_at_start_mb: float
     worker_cpu_s: float
     pg_connections_peak: int
+    model_cpu_s: float = 0.0
+    machine_busy: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
     failed: int = 0
 
@@ -134,13 +136,27 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat (Linux)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_seconds(pid: int) -> float:
+    # Fields 14 and 15 of /proc/<pid>/stat (utime, stime), after the command's name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class ProcessSampler:
     """Samples, until stopped, the PostgreSQL connections to one database, and reads a
     process's peak RSS and CPU time from /proc (Linux)."""
 
-    def __init__(self, pid: int, database_url: str | None) -> None:
+    def __init__(self, pid: int, database_url: str | None, model_pid: int | None = None) -> None:
         self.pid = pid
         self.database_url = database_url
+        self.model_pid = model_pid
         self.pg_peak = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -148,10 +164,18 @@ class ProcessSampler:
         # What the process holds and has spent once polling: imports, not load.
         self.rss_at_start_mb = self.rss_mb()
         self.cpu_at_start = self.cpu_seconds()
+        self.model_cpu_at_start = cpu_seconds(self.model_pid) if self.model_pid else 0.0
+        self.ticks_at_start = machine_ticks()
         self._task = asyncio.create_task(self._sample())
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        busy, total = machine_ticks()
+        # Everything on the machine: both servers, the stand-in, the worker, and others.
+        self.machine_busy = (busy - self.ticks_at_start[0]) / max(1, total - self.ticks_at_start[1])
+        self.model_cpu_s = (
+            cpu_seconds(self.model_pid) - self.model_cpu_at_start if self.model_pid else 0.0
+        )
         assert self._task is not None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -187,9 +211,7 @@ class ProcessSampler:
         return self._status_mb("VmHWM")
 
     def cpu_seconds(self) -> float:
-        # Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name.
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
 
 async def drive(start: Starter, total: int, in_flight: int) -> tuple[float, list[float], list[Any]]:
@@ -312,6 +334,8 @@ def side_figures(
         rss_at_start_mb=round(sampler.rss_at_start_mb, 1),
         worker_cpu_s=round(cpu_s - sampler.cpu_at_start, 1),
         pg_connections_peak=sampler.pg_peak,
+        model_cpu_s=round(sampler.model_cpu_s, 1),
+        machine_busy=round(sampler.machine_busy, 3),
         outcomes=dict(sorted(outcomes.items())),
         failed=sum(isinstance(r, BaseException) for r in results),
     )
@@ -319,14 +343,17 @@ def side_figures(
 
 @dataclass(frozen=True)
 class LoadStack:
-    """What both sides share: the dev server's client and address, the seeded PostgreSQL
-    (a database per variant is copied from its `seed` template) and the stand-in's port."""
+    """What both sides share: the dev server's client and address, the PostgreSQL server
+    (a database per variant is copied from its seeded `template`) and the stand-in's port."""
 
     client: Client
     temporal_address: str
     postgres: EmbeddedPostgres
+    template: str
     model_port: int
     logs: Path
+    model_pid: int | None = None
+    """The stand-in's process, when it is one (its CPU time is reported per side)."""
 
 
 async def run_variant(
@@ -342,7 +369,7 @@ async def run_variant(
     queue = f"load-{uuid.uuid4().hex[:8]}"
     database = queue.replace("-", "_")
     with psycopg.connect(stack.postgres.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{SEED}"')
+        conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{stack.template}"')
     database_url = stack.postgres.url(database)
     env = worker_environment(
         temporal_address=stack.temporal_address,
@@ -359,7 +386,7 @@ async def run_variant(
     try:
         await fleet.ready()
         process = fleet.processes[0]
-        async with ProcessSampler(process.pid, database_url) as sampler:
+        async with ProcessSampler(process.pid, database_url, stack.model_pid) as sampler:
             seconds, latencies, results = await drive(start, total, in_flight)
         rss, cpu = sampler.peak_rss_mb(), sampler.cpu_seconds()
     finally:
@@ -412,7 +439,7 @@ async def run_raw(
     fleet.start(1)
     try:
         await fleet.ready()
-        async with ProcessSampler(fleet.processes[0].pid, None) as sampler:
+        async with ProcessSampler(fleet.processes[0].pid, None, stack.model_pid) as sampler:
             seconds, latencies, results = await drive(start, len(counts), in_flight)
         rss, cpu = sampler.peak_rss_mb(), sampler.cpu_seconds()
     finally:
@@ -436,7 +463,8 @@ def render(variants: Sequence[Variant], latency_ms: int, kinds: Sequence[str]) -
         f"{first.daemons} daemons ({', '.join(kinds)}), {first.in_flight} in flight, one "
         f"worker, stand-in latency {latency_ms} ms, {os.cpu_count()} cores",
         f"{'settings':<44} {'side':<8} {'s':>7} {'daemons/s':>10} {'act/s':>8} {'p50 s':>7} "
-        f"{'p95 s':>7} {'RSS MB':>13} {'CPU s':>7} {'PG conn':>8} {'ratio':>6}  outcomes",
+        f"{'p95 s':>7} {'RSS MB':>13} {'CPU s':>7} {'model CPU s':>11} {'busy':>5} "
+        f"{'PG conn':>8} {'ratio':>6}  outcomes",
     ]
     for variant in variants:
         label = (
@@ -453,10 +481,23 @@ def render(variants: Sequence[Variant], latency_ms: int, kinds: Sequence[str]) -
                 f"{label:<44} {side.side:<8} {side.seconds:>7.1f} {side.daemons_per_s:>10.2f} "
                 f"{side.activities_per_s:>8.1f} {side.p50_s:>7.2f} {side.p95_s:>7.2f} "
                 f"{side.rss_at_start_mb:>5.0f} → {side.peak_rss_mb:>5.0f} {side.worker_cpu_s:>7.1f} "
+                f"{side.model_cpu_s:>11.1f} {side.machine_busy:>5.0%} "
                 f"{side.pg_connections_peak:>8} {ratio:>6}  {outcomes}"
             )
             label = ""
     return "\n".join(lines)
+
+
+def report(variants: Sequence[Variant], *, latency_ms: int, kinds: Sequence[str]) -> dict[str, Any]:
+    """The JSON written by `--json`: the run's shape, then each variant's two sides."""
+    return {
+        "in_flight": variants[0].ledgerd.in_flight,
+        "daemons": variants[0].ledgerd.daemons,
+        "kinds": list(kinds),
+        "latency_ms": latency_ms,
+        "cores": os.cpu_count(),
+        "variants": [v.as_json() for v in variants],
+    }
 
 
 def parse_variant(text: str) -> dict[str, str]:
@@ -531,8 +572,10 @@ async def measure(arguments: argparse.Namespace) -> list[Variant]:
                     client=env.client,
                     temporal_address=env.client.service_client.config.target_host,
                     postgres=postgres,
+                    template=SEED,
                     model_port=model_port,
                     logs=root / "logs",
+                    model_pid=standin.pid,
                 )
                 variants = await run_load(
                     stack,
@@ -554,15 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     variants = asyncio.run(measure(arguments))
     if arguments.json:
-        report = {
-            "in_flight": arguments.in_flight,
-            "daemons": arguments.daemons or arguments.in_flight,
-            "kinds": arguments.kinds,
-            "latency_ms": arguments.latency_ms,
-            "cores": os.cpu_count(),
-            "variants": [v.as_json() for v in variants],
-        }
-        Path(arguments.json).write_text(json.dumps(report, indent=2) + "\n")
+        figures = report(variants, latency_ms=arguments.latency_ms, kinds=arguments.kinds)
+        Path(arguments.json).write_text(json.dumps(figures, indent=2) + "\n")
     failed = sum(v.ledgerd.failed + v.raw.failed for v in variants)
     if failed:
         print(f"{failed} runs failed (see the outcomes column)", file=sys.stderr)
