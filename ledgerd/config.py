@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # Per task queue a worker process polls (the main queue and each model queue has its
     # own). Defaults from benchmarks/load.py, see docs/reliability.md ("Load").
     worker_max_concurrent_activities: int = Field(
-        default=100,
+        default=500,
         ge=1,
         le=10_000,
         description="Activities one queue's worker runs at once; model calls mostly wait on "
@@ -102,10 +102,10 @@ class Settings(BaseSettings):
         "at its next step (CPU), so keep it above the daemons in flight per worker.",
     )
     worker_workflow_task_pollers: int = Field(
-        default=5, ge=2, le=100, description="Concurrent polls for workflow tasks per queue."
+        default=10, ge=2, le=100, description="Concurrent polls for workflow tasks per queue."
     )
     worker_activity_task_pollers: int = Field(
-        default=5, ge=1, le=100, description="Concurrent polls for activity tasks per queue."
+        default=10, ge=1, le=100, description="Concurrent polls for activity tasks per queue."
     )
 
     database_url: str | None = Field(
