@@ -191,8 +191,11 @@ class ProcessSampler:
             while True:
                 row = await (
                     await conn.execute(
+                        # Clients only: autovacuum and parallel workers carry the
+                        # database's name too, and hold no pool connection.
                         "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend'"
                     )
                 ).fetchone()
                 self.pg_peak = max(self.pg_peak, int(row[0]) if row else 0)
