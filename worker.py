@@ -22,7 +22,6 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
 from typing import Any, Literal, get_args
 
 from psycopg.conninfo import conninfo_to_dict
@@ -34,7 +33,7 @@ from activities import ALL_ACTIVITIES, MODEL_ACTIVITIES
 from ledgerd.config import ConfigError, Settings, get_settings
 from ledgerd.connection import connect_client, resolve_connection
 from ledgerd.plugin import LedgerdPlugin
-from ledgerd.queues import MODEL_ROLES, model_queue_name, role_rate_limits
+from ledgerd.queues import MODEL_ROLES, model_queue_name, role_rate_limits, worker_options
 from ledgerd.runtime import open_dependencies
 from ledgerd.telemetry import configure_tracing
 
@@ -58,12 +57,10 @@ def build_workers(
     """The workers one process runs: the main queue, the model queues, or both.
 
     `task_queue` overrides `LEDGERD_TASK_QUEUE` (tests use a fresh queue each); `options`
-    go to every `Worker`.
+    go to every `Worker`, over those of `worker_options`.
     """
     main = task_queue or settings.task_queue
-    options.setdefault(
-        "graceful_shutdown_timeout", timedelta(seconds=settings.worker_graceful_shutdown_seconds)
-    )
+    options = worker_options(settings) | options
     workers = []
     if queues in ("all", "tools"):
         # The client's LedgerdPlugin adds the workflows (on this queue only). The model

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
@@ -56,10 +57,29 @@ def worker_environment(
 
 
 class WorkerFleet:
-    """N `python -m worker` processes serving one task queue (and its model queues)."""
+    """N `python -m worker` processes serving one task queue (and its model queues).
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    `module` and `queues` run another worker instead (the load benchmark's raw baseline):
+    it must log `polling task queue '<name>'` for each of `queues` once it polls.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        logs: Path,
+        module: Sequence[str] = ("worker",),
+        queues: Sequence[str] | None = None,
+    ) -> None:
         self.task_queue = env["LEDGERD_TASK_QUEUE"]
+        self.module = list(module)
+        self.queues = (
+            list(queues)
+            if queues is not None
+            else [
+                self.task_queue,
+                *(model_queue_name(self.task_queue, r) for r in MODEL_ROLES),
+            ]
+        )
         self.logs = logs
         # No profile from the developer's home may add credentials meant for another server.
         logs.mkdir(parents=True, exist_ok=True)
@@ -74,13 +94,12 @@ class WorkerFleet:
         for _ in range(count):
             index = len(self.processes)
             self.processes.append(
-                spawn([sys.executable, "-m", "worker"], log=self.log(index), env=self.env)
+                spawn([sys.executable, "-m", *self.module], log=self.log(index), env=self.env)
             )
 
     async def ready(self) -> None:
         """Wait until every worker polls every queue (each logs it), or say which did not."""
-        queues = [self.task_queue] + [model_queue_name(self.task_queue, r) for r in MODEL_ROLES]
-        needles = [f"polling task queue {queue!r}" for queue in queues]
+        needles = [f"polling task queue {queue!r}" for queue in self.queues]
         deadline = time.monotonic() + READY_TIMEOUT
         for index, process in enumerate(self.processes):
             while True:

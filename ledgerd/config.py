@@ -82,12 +82,42 @@ class Settings(BaseSettings):
         default=None,
         description="Serve GET /healthz (200 while polling, 503 while draining) on this port.",
     )
+    # Per task queue a worker process polls (the main queue and each model queue has its
+    # own). Defaults from benchmarks/load.py, see docs/reliability.md ("Load").
+    worker_max_concurrent_activities: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Activities one queue's worker runs at once; model calls mostly wait on "
+        "the provider, so this bounds how many daemons wait on a model at the same time.",
+    )
+    worker_max_concurrent_workflow_tasks: int = Field(
+        default=100, ge=2, le=10_000, description="Workflow tasks one worker runs at once."
+    )
+    worker_max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="Runs kept in memory between steps; an evicted run replays its history "
+        "at its next step (CPU), so keep it above the daemons in flight per worker.",
+    )
+    worker_workflow_task_pollers: int = Field(
+        default=10, ge=2, le=100, description="Concurrent polls for workflow tasks per queue."
+    )
+    worker_activity_task_pollers: int = Field(
+        default=10, ge=1, le=100, description="Concurrent polls for activity tasks per queue."
+    )
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "LEDGERD_DATABASE_URL")
     )
     postgres_port: Port = 5433
-    db_pool_max: int = Field(default=10, ge=1, le=200)
+    db_pool_max: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections one process (worker or API) may hold at most.",
+    )
 
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")

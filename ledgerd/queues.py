@@ -12,9 +12,17 @@ per second), as providers rate-limit per family. When several roles use models o
 the family's limit is split evenly between their queues, so the family's total never exceeds
 it. The names are pure functions of the main queue, so a workflow derives them
 deterministically (`workflows/_queues.py`) and a KEDA trigger can name them.
+
+How each queue is polled (slots, pollers, the workflow cache) is `LEDGERD_WORKER_*`
+(`worker_options`); docs/reliability.md ("Load") gives the measurements behind the defaults.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.worker import PollerBehaviorSimpleMaximum
 
 from ledgerd.config import Settings
 
@@ -53,3 +61,21 @@ def role_rate_limits(settings: Settings) -> dict[str, float | None]:
         limit = limits.get(family, limits.get("*"))
         result[role] = None if limit is None else limit / sharing[family]
     return result
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """The `Worker` options `LEDGERD_WORKER_*` set, the same for each queue's worker: slots
+    and pollers count per queue, so a process serving all four queues has four times each.
+    The raw baseline of benchmarks/load.py takes them from here too, like for like."""
+    return {
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_pollers
+        ),
+        "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_activity_task_pollers
+        ),
+        "graceful_shutdown_timeout": timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+    }
