@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
@@ -80,8 +81,26 @@ def normalise(text: str) -> str:
     return " ".join(_ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text)).split())
 
 
+# Tool results repeat the same short strings across turns and daemons (a merchant's
+# descriptors, vendor names, account names), and every one is scanned on every turn: the
+# verdict depends on the text alone, so short ones are remembered. Long strings (documents,
+# free text) are rarely repeated and would make the cache hold a lot; they are scanned anew.
+_CACHED_LENGTH = 1024
+
+
 def rule_of(text: str) -> str | None:
     """The first rule the text trips, or None."""
+    if len(text) <= _CACHED_LENGTH:
+        return _cached_rule_of(text)
+    return _rule_of(text)
+
+
+@lru_cache(maxsize=16384)
+def _cached_rule_of(text: str) -> str | None:
+    return _rule_of(text)
+
+
+def _rule_of(text: str) -> str | None:
     plain = normalise(text)
     for name, pattern in RULES:
         if pattern.search(plain):
