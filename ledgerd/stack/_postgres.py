@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -27,7 +28,11 @@ from ledgerd.stack._process import (
 
 def _bin_dir() -> Path:
     try:
-        import pgserver  # heavy import: only when the embedded server is wanted
+        # pgserver asks platformdirs for a runtime folder at import; without XDG_RUNTIME_DIR
+        # (containers, CI) that warns and falls back to /tmp, which is what we want anyway.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver  # heavy import: only when the embedded server is wanted
     except ImportError:
         raise MissingDevStack(
             "the embedded PostgreSQL needs the dev-stack extra (`uv sync`, or "
