@@ -102,6 +102,12 @@ def render(reports: list[ScenarioReport]) -> str:
         problems += [f"check failed: {k}" for k, ok in r.checks.items() if not ok]
         problems += [f"stuck: {w}" for w in r.stuck[:5]]
         problems += [f"not completed: {w} ({why})" for w, why in list(r.not_completed.items())[:5]]
-        if problems or r.notes:
-            lines.append(f"{r.scenario}: " + "; ".join(problems + r.notes))
+        # Shown though within target: what an on-call engineer would want to know of.
+        seen = [
+            f"{k} {v}"
+            for k, v in r.effects.items()
+            if v and k == "notifications redelivered under the same key"
+        ]
+        if problems or seen or r.notes:
+            lines.append(f"{r.scenario}: " + "; ".join(problems + seen + r.notes))
     return "\n".join(lines)

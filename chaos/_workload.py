@@ -56,6 +56,9 @@ class Daemon:
     transaction_ids: list[str] = field(default_factory=list)
     finished_at: float | None = None
     outcome: str | None = None  # the daemon's own outcome, once it returned one
+    # A hydration's answer names the vendor it linked to; a merchant the directory does not
+    # know completes with none, and links nothing (not a missing effect).
+    vendor_id: str | None = None
     failure: str | None = None  # why the workflow did not return a result
 
 
@@ -233,6 +236,9 @@ async def follow(workload: Workload, daemon: Daemon, deadline: float) -> None:
             return
         daemon.finished_at = time.monotonic()
         daemon.outcome = str(_outcome(result))
+        answer = result.get("answer") if isinstance(result, dict) else None
+        if isinstance(answer, dict) and answer.get("vendor_id"):
+            daemon.vendor_id = str(answer["vendor_id"])
         reason = result.get("reason") if isinstance(result, dict) else None
         daemon.failure = None if reason is None else str(reason)[:300]
         return
