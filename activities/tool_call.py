@@ -16,7 +16,7 @@ from accounting.errors import PlatformError
 from ledgerd import transcript
 from ledgerd.contracts import ToolCallRequest, ToolOutcome
 from ledgerd.daemons import daemon_spec
-from ledgerd.injection import held_reason, result_flags
+from ledgerd.injection.conversation import held_reason, result_flags
 from ledgerd.memory import EmbeddingError
 from ledgerd.metrics import timed_tool_call
 from ledgerd.plan_refs import UnresolvedReference, references, resolve

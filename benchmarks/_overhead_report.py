@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from benchmarks.overhead import Run
+from benchmarks._overhead_run import PROFILES, Run
 
 
 def _by_case(runs: Iterable[Run]) -> dict[tuple[int, int], dict[str, list[Run]]]:
@@ -73,7 +73,6 @@ def growth_table(runs: list[Run]) -> str:
 
 
 def compare_table(by_profile: dict[str, list[Run]]) -> str:
-    from benchmarks.overhead import PROFILES
 
     lines = [
         "| dev-server profile | dynamic config | daemon ms/step | raw ms/step | ratio |",

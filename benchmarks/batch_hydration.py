@@ -21,8 +21,8 @@ import psycopg
 from temporalio.testing import WorkflowEnvironment
 
 from accounting.principals import Principal, Role
+from benchmarks._overhead_run import PROFILES
 from benchmarks._overhead_stack import dynamic_config_args
-from benchmarks.overhead import PROFILES
 from demo_seed import seed_demo_data
 from ledgerd.config import load_settings
 from ledgerd.contracts import Usage

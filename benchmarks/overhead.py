@@ -27,7 +27,6 @@ import statistics
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
@@ -36,45 +35,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from benchmarks import _raw_loop
+from benchmarks._overhead_run import PROFILES, Run
 from benchmarks._overhead_stack import Stack, principal, raw_sandbox, stack
 from benchmarks._raw_loop import RawLoop, RawRequest
 from ledgerd import transcript
 from ledgerd.contracts import Budget, Outcome
 from ledgerd.plugin import LedgerdPlugin
 from workflows import HydrationRequest, VendorHydration
-
-# The dev server's dynamic-config profiles. `shipped` is `temporal server start-dev` as it
-# comes; `lifted` raises only the per-shard transfer-queue poll rate, which caps every
-# sequential workflow on the single-shard dev server (see docs/performance.md).
-PROFILES: dict[str, tuple[str, ...]] = {
-    "shipped": (),
-    "lifted": ("history.transferProcessorMaxPollRPS=1000",),
-    # Candidates checked for docs/performance.md: only keys that change the figures are set
-    # by `ledgerd dev` (ledgerd/stack/_temporal.py).
-    "timer+visibility": (
-        "history.timerProcessorMaxPollRPS=1000",
-        "history.visibilityProcessorMaxPollRPS=1000",
-    ),
-    "one-partition": (
-        "matching.numTaskqueueReadPartitions=1",
-        "matching.numTaskqueueWritePartitions=1",
-    ),
-}
-
-
-@dataclass
-class Run:
-    side: str
-    steps: int
-    size: int
-    wall_ms: float
-    history_bytes: int
-    events: int
-    replay_ms: float
-    turn_overhead_ms: list[float] = field(default_factory=list)
-    transcript_rows_read: int = 0
-    transcript_queries: int = 0
-    transcript_bytes: int = 0
 
 
 def _task(steps: int) -> str:

@@ -7,7 +7,8 @@ excessive agency): spotlighting, a rule-based detector, and a gate on mutating t
   the flags are recorded on the run (`ToolOutcome.flags`, `DaemonResult.injection_flags`),
   shown in `ledgerd trace` and sent with the run's notification. The judge model flags what
   the rules miss (`Verdict.injection`).
-- `hold_reason`: a mutating call (upsert_vendor, link_transactions, remember, applying a
+- `hold_reason` (and `conversation.held_reason` over a stored run, which reads the
+  transcript and so lives in its own module): a mutating call (upsert_vendor, link_transactions, remember, applying a
   mapping) whose arguments trace back to a finding is not run; it is held for a person.
 """
 
@@ -38,11 +39,6 @@ def findings_in(exchanges: Iterable[tuple[str, str, Any, bool]], task: str = "")
     return found
 
 
-# Last, on purpose: `_run` reads the transcript, and `ledgerd.transcript` imports this
-# package for `OWN_TOOLS` and `spotlight`, which must be defined by then.
-from ledgerd.injection._run import held_reason, result_flags, run_findings  # noqa: E402
-
-
 def as_flags(findings: Iterable[Finding]) -> list[InjectionFlag]:
     return [InjectionFlag.model_validate(f.flag()) for f in findings]
 
@@ -56,13 +52,10 @@ __all__ = [
     "channel_of",
     "excerpt",
     "findings_in",
-    "held_reason",
     "hold_reason",
     "inline",
     "neutralise",
-    "result_flags",
     "rule_of",
-    "run_findings",
     "scan",
     "spotlight",
     "steered_categories",

@@ -38,24 +38,12 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from ledgerd.evals.guardrail_corpus import BAD_MODES
 from standin._policy import user_text
 from standin._wire import MessagesRequest
 
-MODES = (
-    "wrong_digit",
-    "wrong_period",
-    "wrong_aggregation",
-    "wrong_sign",
-    "different_question",
-    "ungrounded_fact",
-    "overconfident",
-    "bad_citation",
-    "pii",
-    "no_figure",
-    "obey_injection",
-    "refusal",
-    "truncate",
-)
+# The modes are the guardrail corpus's labels for bad answers: one list, kept with the labels.
+MODES = BAD_MODES
 _MARKER = re.compile(r"standin-misbehave:\s*([a-z_]+)")
 
 

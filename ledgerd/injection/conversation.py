@@ -1,4 +1,6 @@
-"""The detector and the gate over one run's conversation, for the `call_tool` activity."""
+"""The detector and the gate over one run's stored conversation, for the `call_tool`
+activity. Not imported by the package: it reads `ledgerd.transcript`, which imports the
+package for `spotlight`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from ledgerd import transcript
 from ledgerd.contracts import InjectionFlag, RunRef, ToolCall
 from ledgerd.db import Pool
+from ledgerd.injection import findings_in
 from ledgerd.injection._gate import hold_reason
 from ledgerd.injection._rules import Finding, channel_of, scan
 
@@ -16,8 +19,6 @@ async def run_findings(pool: Pool, ref: RunRef) -> list[Finding]:
     """Every finding in the thread so far: its tool results and its task's data blocks.
     Recomputed from the stored conversation rather than kept: nothing to keep in step, and
     the same rules give the same answer on a retry."""
-    from ledgerd.injection import findings_in
-
     rows = await transcript.entries(pool, ref)
     exchanges = [
         (use_id, name, output, is_error)
