@@ -18,9 +18,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from accounting.principals import Principal
+from starter._client import traced_start
 
 MEMO_KEY = "idempotency_key"
-H = TypeVar("H", bound=WorkflowHandle[Any, Any])
+R = TypeVar("R")
 
 
 def key_digest(principal: Principal, key: str) -> str:
@@ -41,21 +42,25 @@ async def _earlier_run(client: Client, workflow_id: str, digest: str) -> str | N
 
 async def start_once(
     client: Client,
-    workflow_id: str,
+    run: Callable[[Any, Any], Awaitable[R]],
+    request: Any,
+    *,
+    id: str,
+    what: str,
     digest: str | None,
-    start: Callable[[dict[str, str]], Awaitable[H]],
-    existing: Callable[[str], H],
-) -> H:
-    """`start(memo extras)`, unless a run of `workflow_id` carries `digest`: then
-    `existing(run_id)`. Without a digest, just `start({})`."""
-    if digest is None:
-        return await start({})
-    if (run_id := await _earlier_run(client, workflow_id, digest)) is not None:
-        return existing(run_id)
-    try:
-        return await start({MEMO_KEY: digest})
-    except WorkflowAlreadyStartedError:
-        # Two retries of one request raced: the first one's run is the answer to both.
-        if (run_id := await _earlier_run(client, workflow_id, digest)) is not None:
-            return existing(run_id)
-        raise
+    **options: Any,
+) -> WorkflowHandle[Any, R]:
+    """Start `run(request)` as `id` (a span named after `what`, the trace id in the memo),
+    unless a run of `id` was started with `digest`: then that run's handle."""
+    if digest is not None and (run_id := await _earlier_run(client, id, digest)) is not None:
+        return client.get_workflow_handle_for(run, id, run_id=run_id)
+    with traced_start(what) as memo:
+        if digest is not None:
+            memo[MEMO_KEY] = digest
+        try:
+            return await client.start_workflow(run, request, id=id, memo=memo, **options)
+        except WorkflowAlreadyStartedError:
+            # Two retries of one request raced: the first one's run is the answer to both.
+            if digest is not None and (run_id := await _earlier_run(client, id, digest)):
+                return client.get_workflow_handle_for(run, id, run_id=run_id)
+            raise

@@ -9,7 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 from accounting.principals import Principal
 from ledgerd.config import get_settings
 from ledgerd.contracts import Budget, DaemonResult
-from starter._client import daemon_attributes, traced_start
+from starter._client import daemon_attributes
 from starter._idempotency import key_digest, start_once
 from workflows.ledger_question import LedgerQuestion, QuestionMode, QuestionRequest
 
@@ -51,22 +51,14 @@ async def start_ledger_question(
         else f"ledger-question-{principal.tenant_id}-{uuid.uuid4().hex[:12]}"
     )
 
-    async def start(extra: dict[str, str]) -> WorkflowHandle[LedgerQuestion, DaemonResult]:
-        with traced_start("LedgerQuestion") as memo:
-            return await client.start_workflow(
-                LedgerQuestion.run,
-                request,
-                id=wid,
-                task_queue=task_queue or get_settings().task_queue,
-                search_attributes=daemon_attributes(request.tenant_id, "ledger_question"),
-                memo=memo | extra,
-                static_summary=f"Question: {question[:180]}",
-            )
-
     return await start_once(
         client,
-        wid,
-        digest,
-        start,
-        lambda run_id: client.get_workflow_handle_for(LedgerQuestion.run, wid, run_id=run_id),
+        LedgerQuestion.run,
+        request,
+        id=wid,
+        what="LedgerQuestion",
+        digest=digest,
+        task_queue=task_queue or get_settings().task_queue,
+        search_attributes=daemon_attributes(request.tenant_id, "ledger_question"),
+        static_summary=f"Question: {question[:180]}",
     )

@@ -42,27 +42,17 @@ async def start_vendor_hydration(
         transaction_ids=transaction_ids,
         budget=budget,
     )
-    wid = workflow_id or hydration_workflow_id(request)
-
-    async def start(extra: dict[str, str]) -> WorkflowHandle[VendorHydration, DaemonResult]:
-        with traced_start("VendorHydration") as memo:
-            return await client.start_workflow(
-                VendorHydration.run,
-                request,
-                id=wid,
-                task_queue=task_queue or get_settings().task_queue,
-                search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
-                memo=memo | extra,
-                static_summary="Hydrate vendor: "
-                + (descriptor or f"{len(transaction_ids or [])} transactions"),
-            )
-
     return await start_once(
         client,
-        wid,
-        key_digest(principal, idempotency_key) if idempotency_key else None,
-        start,
-        lambda run_id: client.get_workflow_handle_for(VendorHydration.run, wid, run_id=run_id),
+        VendorHydration.run,
+        request,
+        id=workflow_id or hydration_workflow_id(request),
+        what="VendorHydration",
+        digest=key_digest(principal, idempotency_key) if idempotency_key else None,
+        task_queue=task_queue or get_settings().task_queue,
+        search_attributes=daemon_attributes(request.tenant_id, "vendor_hydration"),
+        static_summary="Hydrate vendor: "
+        + (descriptor or f"{len(transaction_ids or [])} transactions"),
     )
 
 
